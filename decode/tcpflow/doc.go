@@ -1,0 +1,36 @@
+// Package tcpflow follows one TCP connection: it names the handshake and
+// teardown segments, runs the sequence analysis users know from Wireshark
+// (retransmissions, fast retransmissions, out-of-order segments, segments
+// lost before the capture point, duplicate ACKs, zero windows, keep-alives),
+// and reassembles each direction into an ordered byte stream for the
+// application-layer decoders.
+//
+// It sits in decode, after netpkt, in the flow capture → decode → timeline
+// → render. The timeline owns the connection table and decides which side is
+// the client; tcpflow sees one connection's segments with their direction.
+//
+// # Reassembly and head-of-line data
+//
+// Each direction delivers its bytes in order to a Handler. Every Chunk says
+// which frame carried it and when it arrived; bytes that arrived behind a
+// gap also say when and in which frame the gap was filled (Released), and
+// every filled gap is reported with its size, when it opened, when it was
+// filled and how many bytes waited behind it. That is what head-of-line
+// analysis needs: a receiver could not read those bytes before Released.
+// Bytes that will never arrive (lost before the capture point and
+// acknowledged anyway, cut by the snap length, or dropped because a buffer
+// cap was hit) are reported with Skip so that decoders can resynchronise.
+//
+// # Limits
+//
+// Out-of-order data is copied and buffered per direction up to
+// Limits.MaxBufferedBytes and Limits.MaxBufferedSegments; past either cap
+// the oldest gap is given up (skipped) and a cap-limit event is emitted.
+// Nothing else grows with the length of the connection.
+//
+// # Contracts
+//
+// Chunk.Data is valid only during the Handler call. Events passed to the
+// emit function are owned by the receiver. tcpflow performs no I/O, reads no
+// clock (all times come from segments) and is not safe for concurrent use.
+package tcpflow
