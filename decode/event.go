@@ -140,6 +140,10 @@ const (
 	// handshake flight, response data. Bare ACKs and analysis events are
 	// not replies.
 	FlagReply
+	// FlagRequest marks an event its sender expects an answer to: a SYN,
+	// a ClientHello, a request. The round-trip count waits for a reply
+	// after one of these.
+	FlagRequest
 )
 
 // NoValue marks Event.Stream and Event.Len as absent.

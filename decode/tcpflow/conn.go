@@ -119,7 +119,7 @@ type half struct {
 	haveAck   bool
 	lastAck   uint32
 	lastAckTS time.Time
-	lastWin   uint16
+	lastWin   uint32 // scaled, as Wireshark compares windows
 	dupAcks   int
 	wscale    int8
 
@@ -257,6 +257,7 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 				c.hs.SYN = s.TS
 			}
 			e := ev(decode.TypeSYN)
+			e.Flags |= decode.FlagRequest
 			e.Info = appendSYNOptions(e.Info, t)
 			emit(e)
 		}
@@ -277,7 +278,7 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 		e.Len = int64(s.PayloadLen)
 		e.Info = c.segmentInfo(h, s, analysis{})
 		if a == decode.TypeDupAck {
-			e.Info = append(e.Info, decode.Int("dup_ack_num", int64(h.dupAcks)))
+			e.Info = append(e.Info, decode.Int("dup_ack_num", int64(h.dupAcks+1)))
 		}
 		if flagged && (a == decode.TypeRetransmission || a == decode.TypeFastRetransmission) {
 			continue // already said by info.retransmission on the flag event
@@ -391,7 +392,7 @@ func (c *Conn) analyze(h, r *half, s *Segment, seglen uint32, syn, fin, rst, has
 		a.keepAlive = true
 	}
 	if seglen == 0 && !syn && !fin && !rst && hasAck && h.haveAck && t.Window != 0 &&
-		t.Window == h.lastWin && t.Seq == h.nextSeq && t.Ack == h.lastAck {
+		c.scaledWindow(h, t) == h.lastWin && t.Seq == h.nextSeq && t.Ack == h.lastAck {
 		a.dupAck = true
 	}
 	if !a.keepAlive && (seglen > 0) && seqLT(t.Seq, h.nextSeq) && !rst {
@@ -430,7 +431,7 @@ func (c *Conn) update(h *half, s *Segment, seglen uint32, dup, hasAck bool) {
 		}
 		h.haveAck, h.lastAck, h.lastAckTS = true, t.Ack, s.TS
 	}
-	h.lastWin = t.Window
+	h.lastWin = c.scaledWindow(h, t)
 }
 
 // segmentInfo describes a segment for its events: relative sequence and

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/wiretrace/wiretrace/decode/tcpflow"
+	"github.com/wiretrace/wiretrace/internal/iostreams"
+	"github.com/wiretrace/wiretrace/render/jsonl"
+	"github.com/wiretrace/wiretrace/render/text"
+	"github.com/wiretrace/wiretrace/timeline"
+)
+
+// OutputOptions are the output and decoding flags shared by pcap and live.
+type OutputOptions struct {
+	Format    string
+	SVG       bool
+	OutDir    string
+	Segments  bool
+	formatSet bool
+
+	IdleTimeout    time.Duration
+	MaxConns       int
+	MaxReassembly  int
+	MaxOOOSegments int
+}
+
+var formats = []string{"text", "json"}
+
+func addOutputFlags(fs *pflag.FlagSet, o *OutputOptions) {
+	fs.StringVar(&o.Format, "format", "text", "output format: text or json (JSON Lines, see docs/events.md)")
+	fs.BoolVar(&o.SVG, "svg", false, "write one SVG sequence diagram per connection into the -o directory")
+	fs.StringVarP(&o.OutDir, "output-dir", "o", ".", "directory for --svg files")
+	fs.BoolVar(&o.Segments, "segments", false, "also show plain TCP data/ACK segments and UDP datagrams")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 5*time.Minute, "end a TCP connection after this much capture time without packets")
+	fs.IntVar(&o.MaxConns, "max-conns", 262144, "most connections tracked at once; the least recently active is ended first")
+	fs.IntVar(&o.MaxReassembly, "max-reassembly", tcpflow.DefaultLimits().MaxBufferedBytes, "most out-of-order bytes buffered per connection direction")
+	fs.IntVar(&o.MaxOOOSegments, "max-ooo-segments", tcpflow.DefaultLimits().MaxBufferedSegments, "most out-of-order segments buffered per connection direction")
+}
+
+func (o *OutputOptions) validate(fs *pflag.FlagSet) error {
+	o.formatSet = fs.Changed("format")
+	ok := false
+	for _, f := range formats {
+		ok = ok || o.Format == f
+	}
+	if !ok {
+		return flagErrorf("--format %q: want one of text, json", o.Format)
+	}
+	if fs.Changed("output-dir") && !o.SVG {
+		return flagErrorf("-o/--output-dir is for --svg output; add --svg")
+	}
+	if o.MaxConns < 1 || o.MaxReassembly < 1 || o.MaxOOOSegments < 1 {
+		return flagErrorf("--max-conns, --max-reassembly and --max-ooo-segments must be positive")
+	}
+	return nil
+}
+
+func (o *OutputOptions) timelineOptions() timeline.Options {
+	return timeline.Options{
+		Segments:    o.Segments,
+		IdleTimeout: o.IdleTimeout,
+		MaxConns:    o.MaxConns,
+		TCPLimits:   tcpflow.Limits{MaxBufferedBytes: o.MaxReassembly, MaxBufferedSegments: o.MaxOOOSegments},
+	}
+}
+
+// svgWriter writes one diagram per connection into a directory.
+type svgWriter interface {
+	timeline.Sink
+	Close() error
+	Paths() []string
+}
+
+// outputs fans events out to the chosen renderers.
+type outputs struct {
+	ios   *iostreams.Streams
+	text  *text.Writer
+	json  *jsonl.Writer
+	svg   svgWriter
+	count int64
+}
+
+// newOutputs opens the renderers. stream selects the line-per-event text
+// layout of live captures.
+func newOutputs(ios *iostreams.Streams, o *OutputOptions, stream bool) (*outputs, error) {
+	out := &outputs{ios: ios}
+	if o.SVG {
+		if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+			return nil, fmt.Errorf("--svg: %w", err)
+		}
+		out.svg = newSVGWriter(o.OutDir)
+	}
+	// With --svg, stdout lists the files written unless a format was asked
+	// for explicitly.
+	if !o.SVG || o.formatSet {
+		switch o.Format {
+		case "json":
+			out.json = jsonl.New(ios.Out)
+		default:
+			out.text = text.New(ios.Out, text.Options{Color: ios.Color(), Stream: stream})
+		}
+	}
+	return out, nil
+}
+
+// Event implements timeline.Sink.
+func (o *outputs) Event(ev *timeline.Event) error {
+	o.count++
+	if o.text != nil {
+		if err := o.text.Event(ev); err != nil {
+			return err
+		}
+	}
+	if o.json != nil {
+		if err := o.json.Event(ev); err != nil {
+			return err
+		}
+	}
+	if o.svg != nil {
+		if err := o.svg.Event(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flush pushes buffered output to the terminal or pipe (live capture).
+func (o *outputs) flush() error {
+	if o.text != nil {
+		if err := o.text.Flush(); err != nil {
+			return err
+		}
+	}
+	if o.json != nil {
+		return o.json.Flush()
+	}
+	return nil
+}
+
+// close finishes every renderer and lists SVG files written.
+func (o *outputs) close() error {
+	var first error
+	keep := func(err error) {
+		if first == nil {
+			first = err
+		}
+	}
+	if o.text != nil {
+		keep(o.text.Close())
+	}
+	if o.json != nil {
+		keep(o.json.Flush())
+	}
+	if o.svg != nil {
+		keep(o.svg.Close())
+		for _, p := range o.svg.Paths() {
+			if _, err := fmt.Fprintln(o.ios.Out, p); err != nil {
+				keep(err)
+				break
+			}
+		}
+	}
+	return first
+}

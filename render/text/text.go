@@ -1,0 +1,462 @@
+package text
+
+import (
+	"bufio"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/timeline"
+)
+
+// Options configure a Writer.
+type Options struct {
+	// Color adds ANSI colours.
+	Color bool
+	// Stream prints each event as it arrives, tagged with its connection,
+	// instead of one block per connection.
+	Stream bool
+	// MaxHeldEvents bounds the events held per connection in grouped mode;
+	// past it the block is printed early and continues later (default
+	// 100000).
+	MaxHeldEvents int
+}
+
+// Writer renders events as text. Call Close at the end of input.
+type Writer struct {
+	opts  Options
+	w     *bufio.Writer
+	held  map[int]*block
+	buf   []byte
+	conns int
+}
+
+type block struct {
+	conn    *timeline.Conn
+	events  []timeline.Event
+	printed bool // the header was printed already
+}
+
+// New returns a Writer on w.
+func New(w io.Writer, opts Options) *Writer {
+	if opts.MaxHeldEvents <= 0 {
+		opts.MaxHeldEvents = 100000
+	}
+	return &Writer{opts: opts, w: bufio.NewWriterSize(w, 64<<10), held: make(map[int]*block)}
+}
+
+// Event renders or holds one event.
+func (t *Writer) Event(ev *timeline.Event) error {
+	if ev.Conn == nil {
+		t.buf = t.appendCaptureEvent(t.buf[:0], ev)
+		_, err := t.w.Write(t.buf)
+		return err
+	}
+	if t.opts.Stream {
+		return t.streamEvent(ev)
+	}
+	bl := t.held[ev.Conn.ID]
+	if bl == nil {
+		bl = &block{conn: ev.Conn}
+		t.held[ev.Conn.ID] = bl
+	}
+	bl.events = append(bl.events, *ev)
+	if ev.Layer == decode.LayerConn && ev.Type == decode.TypeSummary {
+		delete(t.held, ev.Conn.ID)
+		return t.printBlock(bl)
+	}
+	if len(bl.events) >= t.opts.MaxHeldEvents {
+		return t.printBlock(bl)
+	}
+	return nil
+}
+
+// Flush writes what is buffered to the underlying writer.
+func (t *Writer) Flush() error { return t.w.Flush() }
+
+// Close prints any connections still held (in connection order) and
+// flushes.
+func (t *Writer) Close() error {
+	ids := make([]int, 0, len(t.held))
+	for id := range t.held {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if err := t.printBlock(t.held[id]); err != nil {
+			return err
+		}
+	}
+	clear(t.held)
+	return t.w.Flush()
+}
+
+func (t *Writer) printBlock(bl *block) error {
+	b := t.buf[:0]
+	if !bl.printed {
+		if t.conns > 0 {
+			b = append(b, '\n')
+		}
+		t.conns++
+		b = t.appendHeader(b, bl.conn)
+		bl.printed = true
+	}
+	for i := range bl.events {
+		b = t.appendLine(b, &bl.events[i], false)
+		if len(b) > 32<<10 {
+			if _, err := t.w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
+	}
+	clear(bl.events)
+	bl.events = bl.events[:0]
+	t.buf = b[:0]
+	_, err := t.w.Write(b)
+	return err
+}
+
+func (t *Writer) streamEvent(ev *timeline.Event) error {
+	b := t.buf[:0]
+	if _, seen := t.held[ev.Conn.ID]; !seen {
+		t.held[ev.Conn.ID] = &block{conn: ev.Conn, printed: true}
+		b = t.appendHeader(b, ev.Conn)
+	}
+	b = t.appendLine(b, ev, true)
+	if ev.Layer == decode.LayerConn && ev.Type == decode.TypeSummary {
+		delete(t.held, ev.Conn.ID)
+	}
+	t.buf = b[:0]
+	_, err := t.w.Write(b)
+	return err
+}
+
+// ANSI styles.
+const (
+	reset  = "\x1b[0m"
+	bold   = "\x1b[1m"
+	dim    = "\x1b[2m"
+	red    = "\x1b[31m"
+	green  = "\x1b[32m"
+	yellow = "\x1b[33m"
+	blue   = "\x1b[34m"
+	purple = "\x1b[35m"
+	cyan   = "\x1b[36m"
+)
+
+func (t *Writer) style(b []byte, style string, s string) []byte {
+	if !t.opts.Color || style == "" {
+		return append(b, s...)
+	}
+	b = append(b, style...)
+	b = append(b, s...)
+	return append(b, reset...)
+}
+
+func (t *Writer) appendHeader(b []byte, c *timeline.Conn) []byte {
+	head := "#" + strconv.Itoa(c.ID) + " " + upper(c.Transport.String()) + " " + c.Client.String() + " → " + c.Server.String()
+	b = t.style(b, bold, head)
+	b = append(b, "  "...)
+	b = t.style(b, dim, c.FirstTS.UTC().Format("2006-01-02 15:04:05.000000 UTC"))
+	if c.Midstream {
+		b = append(b, "  "...)
+		b = t.style(b, yellow, "(picked up mid-stream: client guessed from ports)")
+	}
+	return append(b, '\n')
+}
+
+func upper(s string) string {
+	r := []byte(s)
+	for i, c := range r {
+		if 'a' <= c && c <= 'z' {
+			r[i] = c - 'a' + 'A'
+		}
+	}
+	return string(r)
+}
+
+// eventStyle picks the colour of an event's name.
+func eventStyle(ev *timeline.Event) string {
+	switch ev.Layer {
+	case decode.LayerTCP:
+		switch ev.Type {
+		case decode.TypeSYN, decode.TypeSYNACK, decode.TypeACK:
+			return green
+		case decode.TypeFIN:
+			return blue
+		case decode.TypeRST:
+			return red
+		case decode.TypeSegment:
+			return ""
+		}
+		return yellow
+	case decode.LayerAnalysis:
+		return red
+	case decode.LayerConn, decode.LayerCapture:
+		return purple
+	}
+	return cyan
+}
+
+// Column widths of an event line.
+const (
+	timeWidth  = 12 // "+12345.678" ms, right-aligned
+	frameWidth = 7
+	nameWidth  = 22 // layer and type
+)
+
+func (t *Writer) appendLine(b []byte, ev *timeline.Event, tagged bool) []byte {
+	if ev.Layer == decode.LayerConn && ev.Type == decode.TypeSummary {
+		return t.appendSummary(b, ev, tagged)
+	}
+	if tagged {
+		b = t.style(b, dim, pad("#"+strconv.Itoa(ev.Conn.ID), 5))
+	}
+	b = appendRight(b, "+"+fixedMillis(ev.TS.Sub(ev.Conn.FirstTS))+" ms", timeWidth)
+	b = append(b, ' ')
+	b = t.style(b, dim, right("#"+strconv.FormatInt(ev.Frame, 10), frameWidth))
+	b = append(b, "  "...)
+	switch ev.Dir {
+	case decode.C2S:
+		b = append(b, "C ───▶ S"...)
+	case decode.S2C:
+		b = append(b, "C ◀─── S"...)
+	default:
+		b = append(b, "   ══   "...)
+	}
+	b = append(b, "  "...)
+	name := ev.Layer.String() + " " + Sanitize(string(ev.Type))
+	b = t.style(b, eventStyle(ev), pad(name, nameWidth))
+	if ev.Stream != decode.NoValue {
+		b = append(b, " stream="...)
+		b = strconv.AppendInt(b, ev.Stream, 10)
+	}
+	if ev.Len > 0 {
+		b = append(b, " len="...)
+		b = strconv.AppendInt(b, ev.Len, 10)
+	}
+	b = appendInfo(b, ev.Info, ev.Type == decode.TypeSegment)
+	return append(b, '\n')
+}
+
+// hiddenKeys are Info fields the text view leaves out because the line
+// already says them: absolute times (the line has a relative time) and the
+// flags of a segment that its event name spells out.
+var hiddenKeys = map[string]bool{"start": true, "end": true, "start_frame": true}
+
+// appendInfo appends " key=value" pairs; true booleans print as the bare
+// key, false ones are left out; durations print as "rtt=1.5ms".
+func appendInfo(b []byte, info decode.Info, showFlags bool) []byte {
+	for _, f := range info {
+		if hiddenKeys[f.Key] || (f.Key == "flags" && !showFlags) {
+			continue
+		}
+		switch f.Kind {
+		case decode.KindBool:
+			if f.Bool() {
+				b = append(b, ' ')
+				b = append(b, Sanitize(f.Key)...)
+			}
+			continue
+		case decode.KindString:
+			if f.Str == "" {
+				continue
+			}
+		}
+		key := f.Key
+		v := Sanitize(string(f.AppendValue(nil)))
+		if f.Kind == decode.KindDuration {
+			key = strings.TrimSuffix(key, "_ms")
+			v += "ms"
+		}
+		b = append(b, ' ')
+		b = append(b, Sanitize(key)...)
+		b = append(b, '=')
+		b = append(b, v...)
+	}
+	return b
+}
+
+func (t *Writer) appendSummary(b []byte, ev *timeline.Event, tagged bool) []byte {
+	if tagged {
+		b = t.style(b, dim, pad("#"+strconv.Itoa(ev.Conn.ID), 5))
+	}
+	in := ev.Info
+	get := func(k string) (decode.Field, bool) { return in.Get(k) }
+	var parts []string
+	if f, ok := get("handshake"); ok {
+		parts = append(parts, Sanitize(f.Str))
+	}
+	if f, ok := get("rtt_ms"); ok {
+		parts = append(parts, "RTT "+string(decode.AppendMillis(nil, f.Duration()))+" ms")
+	}
+	if f, ok := get("round_trips_before_data"); ok {
+		n := f.Int
+		word := " round trips"
+		if n == 1 {
+			word = " round trip"
+		}
+		parts = append(parts, strconv.FormatInt(n, 10)+word+" before data")
+	}
+	for _, k := range []string{"tls_version", "sni", "alpn", "protocol"} {
+		if f, ok := get(k); ok && (f.Str != "" || len(f.Strs) > 0) {
+			parts = append(parts, k+" "+Sanitize(string(f.AppendValue(nil))))
+		}
+	}
+	c2s, _ := get("bytes_c2s")
+	s2c, _ := get("bytes_s2c")
+	pc, _ := get("packets_c2s")
+	ps, _ := get("packets_s2c")
+	parts = append(parts, formatBytes(c2s.Int)+" →, "+formatBytes(s2c.Int)+" ← in "+strconv.FormatInt(pc.Int+ps.Int, 10)+" packets")
+	if f, ok := get("duration_ms"); ok {
+		parts = append(parts, "lasted "+formatDuration(f.Duration()))
+	}
+	if f, ok := get("hol_stalls"); ok && f.Int > 0 {
+		d, _ := get("hol_stall_ms")
+		parts = append(parts, strconv.FormatInt(f.Int, 10)+" head-of-line stalls ("+string(decode.AppendMillis(nil, d.Duration()))+" ms)")
+	}
+	if f, ok := get("close"); ok {
+		parts = append(parts, closeText(f.Str, in.Has("half_close")))
+	}
+	if f, ok := get("ended"); ok {
+		switch f.Str {
+		case "closed":
+		case "end-of-input":
+			parts[len(parts)-1] += " at the end of the capture"
+		case "idle-timeout":
+			parts = append(parts, "ended after the idle timeout")
+		default:
+			parts = append(parts, "ended: "+Sanitize(f.Str))
+		}
+	}
+	b = append(b, "  "...)
+	b = t.style(b, purple, "summary:")
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, ' ')
+		b = append(b, p...)
+	}
+	return append(b, '\n')
+}
+
+func closeText(kind string, half bool) string {
+	s := ""
+	switch kind {
+	case "fin":
+		s = "closed by FIN both ways"
+	case "half-close":
+		s = "one side sent FIN (half-closed)"
+	case "rst":
+		s = "reset (RST)"
+	case "refused":
+		s = "refused (RST answered the SYN)"
+	case "open":
+		s = "still open"
+	default:
+		s = Sanitize(kind)
+	}
+	if half && kind != "half-close" {
+		s += ", after a half-close"
+	}
+	return s
+}
+
+// fixedMillis formats d as milliseconds with exactly three decimals, so
+// the time column lines up.
+func fixedMillis(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64)
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n < 1024:
+		return strconv.FormatInt(n, 10) + " B"
+	case n < 1<<20:
+		return strconv.FormatFloat(float64(n)/1024, 'f', 1, 64) + " KiB"
+	case n < 1<<30:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
+	}
+	return strconv.FormatFloat(float64(n)/(1<<30), 'f', 2, 64) + " GiB"
+}
+
+func formatDuration(d time.Duration) string {
+	if d < time.Second {
+		return string(decode.AppendMillis(nil, d)) + " ms"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + " s"
+}
+
+func (t *Writer) appendCaptureEvent(b []byte, ev *timeline.Event) []byte {
+	b = t.style(b, purple, "capture "+Sanitize(string(ev.Type)))
+	b = append(b, " at frame "...)
+	b = strconv.AppendInt(b, ev.Frame, 10)
+	b = appendInfo(b, ev.Info, true)
+	return append(b, '\n')
+}
+
+func pad(s string, n int) string {
+	if w := utf8.RuneCountInString(s); w < n {
+		return s + spaces(n-w)
+	}
+	return s
+}
+
+func right(s string, n int) string {
+	if w := utf8.RuneCountInString(s); w < n {
+		return spaces(n-w) + s
+	}
+	return s
+}
+
+func appendRight(b []byte, s string, n int) []byte { return append(b, right(s, n)...) }
+
+func spaces(n int) string {
+	const sp = "                                "
+	for len(sp) < n {
+		return sp + spaces(n-len(sp))
+	}
+	return sp[:n]
+}
+
+// Sanitize makes a wire string safe to print on a terminal: control
+// characters (C0, DEL, C1, and bidi overrides) become "·", invalid UTF-8
+// becomes U+FFFD. It returns s itself when nothing needs changing.
+func Sanitize(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	out := make([]rune, 0, len(s))
+	for _, r := range s {
+		if unsafeRune(r) {
+			r = '·'
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}
+
+func unsafeRune(r rune) bool {
+	if unicode.IsControl(r) {
+		return true
+	}
+	switch {
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069: // bidi embedding/override/isolate
+		return true
+	}
+	return false
+}

@@ -1,0 +1,340 @@
+package timeline
+
+import (
+	"errors"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/wiretrace/wiretrace/capture"
+	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/decode/netpkt"
+	"github.com/wiretrace/wiretrace/decode/tcpflow"
+)
+
+// Options configure a Builder. Zero fields take the defaults shown.
+type Options struct {
+	// Segments emits an event for every plain TCP data/ACK segment and
+	// every UDP datagram.
+	Segments bool
+	// TCPLimits bound per-connection reassembly buffers.
+	TCPLimits tcpflow.Limits
+	// IdleTimeout ends a TCP connection after this much capture time
+	// without a packet (default 5 minutes).
+	IdleTimeout time.Duration
+	// UDPIdleTimeout ends a UDP flow likewise (default 1 minute).
+	UDPIdleTimeout time.Duration
+	// CloseLinger keeps a finished TCP connection in the table this long
+	// so that stray segments (a last ACK, a repeated FIN) join it rather
+	// than start a new one (default 2 seconds).
+	CloseLinger time.Duration
+	// MaxConns caps the connection table; when full, the least recently
+	// active connection is ended (default 262144).
+	MaxConns int
+	// Registry holds the application protocols that may attach to TCP
+	// streams; nil means none.
+	Registry *decode.Registry
+}
+
+func (o *Options) setDefaults() {
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 5 * time.Minute
+	}
+	if o.UDPIdleTimeout <= 0 {
+		o.UDPIdleTimeout = time.Minute
+	}
+	if o.CloseLinger <= 0 {
+		o.CloseLinger = 2 * time.Second
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = 262144
+	}
+}
+
+// Stats counts what the Builder saw.
+type Stats struct {
+	Packets int64
+	// Unsupported counts frames that are not TCP or UDP over IP.
+	Unsupported int64
+	// Malformed counts frames whose headers could not be decoded.
+	Malformed int64
+	// Fragments counts IP fragments (not reassembled).
+	Fragments int64
+	// Conns counts connections seen; Evicted those ended because the
+	// table was full.
+	Conns, Evicted int64
+}
+
+// Builder turns packets into per-connection events.
+type Builder struct {
+	opts Options
+	sink Sink
+	dec  *netpkt.Decoder
+	pkt  netpkt.Packet
+	seg  tcpflow.Segment
+	ev   Event
+
+	conns   map[flowKey]*conn
+	idle    [2]connList // TCP and UDP connections, least recently active first
+	closing connList // finished TCP connections, in order of finishing
+	nextID  int
+
+	now      time.Time
+	nowFrame int64
+	sweptAt  time.Time
+
+	err   error
+	stats Stats
+}
+
+// flowKey identifies a flow regardless of direction: lo < hi.
+type flowKey struct {
+	lo, hi netip.AddrPort
+	proto  netpkt.Proto
+}
+
+func makeKey(proto netpkt.Proto, a, b netip.AddrPort) flowKey {
+	if compareAddrPort(a, b) > 0 {
+		a, b = b, a
+	}
+	return flowKey{lo: a, hi: b, proto: proto}
+}
+
+func compareAddrPort(a, b netip.AddrPort) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return int(a.Port()) - int(b.Port())
+}
+
+// New returns a Builder that sends events to sink.
+func New(opts Options, sink Sink) *Builder {
+	opts.setDefaults()
+	return &Builder{
+		opts:  opts,
+		sink:  sink,
+		dec:   netpkt.NewDecoder(),
+		conns: make(map[flowKey]*conn),
+	}
+}
+
+// Stats returns the counters so far.
+func (b *Builder) Stats() Stats { return b.stats }
+
+// Packet decodes one captured packet and emits its events. It returns the
+// sink's first error; after that the Builder stops.
+func (b *Builder) Packet(p *capture.Packet) error {
+	if b.err != nil {
+		return b.err
+	}
+	b.stats.Packets++
+	b.nowFrame = p.Frame
+	if p.TS.After(b.now) {
+		b.now = p.TS
+	}
+	err := b.dec.Decode(p.LinkType, p.Data, p.OrigLen, &b.pkt)
+	pk := &b.pkt
+	if pk.Fragment && pk.Proto == netpkt.ProtoNone {
+		b.stats.Fragments++
+		return b.maybeSweep()
+	}
+	if err != nil {
+		if errors.Is(err, netpkt.ErrUnsupported) {
+			b.stats.Unsupported++
+		} else {
+			b.stats.Malformed++
+		}
+		return b.maybeSweep()
+	}
+	src := netip.AddrPortFrom(pk.Src, pk.SrcPort)
+	dst := netip.AddrPortFrom(pk.Dst, pk.DstPort)
+	key := makeKey(pk.Proto, src, dst)
+	c := b.conns[key]
+	switch pk.Proto {
+	case netpkt.ProtoTCP:
+		if c != nil {
+			dir := c.dirOf(src)
+			if c.tcp.IsNewConnection(dir, &pk.TCP) {
+				b.finish(c, endReused)
+				c = nil
+			}
+		}
+		if c == nil {
+			c = b.newConn(key, pk, p)
+		}
+		b.touch(c, p)
+		c.tcpSegment(c.dirOf(src), p, pk)
+		if c.tcp.Done() && !c.closingLink.on {
+			c.doneAt = p.TS
+			b.closing.pushBack(c, closingLink)
+		}
+	case netpkt.ProtoUDP:
+		if c == nil {
+			c = b.newConn(key, pk, p)
+		}
+		b.touch(c, p)
+		c.udpDatagram(c.dirOf(src), p, pk)
+	}
+	if b.err != nil {
+		return b.err
+	}
+	return b.maybeSweep()
+}
+
+// Advance tells the Builder that capture time has reached now without a
+// packet, so idle and finished connections can end. Live captures call it
+// while the wire is quiet.
+func (b *Builder) Advance(now time.Time) error {
+	if now.After(b.now) {
+		b.now = now
+	}
+	return b.sweep()
+}
+
+// Close ends every connection still open, in connection order, and emits
+// their summaries.
+func (b *Builder) Close() error {
+	open := make([]*conn, 0, len(b.conns))
+	for _, c := range b.conns {
+		open = append(open, c)
+	}
+	slices.SortFunc(open, func(x, y *conn) int { return x.info.ID - y.info.ID })
+	for _, c := range open {
+		reason := endOfInput
+		if c.closingLink.on {
+			reason = endClosed
+		}
+		b.finish(c, reason)
+	}
+	return b.err
+}
+
+func (b *Builder) newConn(key flowKey, pk *netpkt.Packet, p *capture.Packet) *conn {
+	if len(b.conns) >= b.opts.MaxConns {
+		b.evictOne(p)
+	}
+	b.nextID++
+	b.stats.Conns++
+	src := netip.AddrPortFrom(pk.Src, pk.SrcPort)
+	dst := netip.AddrPortFrom(pk.Dst, pk.DstPort)
+	c := &conn{b: b, key: key}
+	c.info = Conn{ID: b.nextID, FirstTS: p.TS, FirstFrame: p.Frame}
+	client, server, midstream := src, dst, false
+	switch pk.Proto {
+	case netpkt.ProtoTCP:
+		c.info.Transport = TCP
+		t := &pk.TCP
+		switch {
+		case t.Flags&(netpkt.FlagSYN|netpkt.FlagACK) == netpkt.FlagSYN:
+		case t.Flags&(netpkt.FlagSYN|netpkt.FlagACK) == netpkt.FlagSYN|netpkt.FlagACK:
+			client, server = dst, src
+		default:
+			midstream = true
+			if guessServer(src.Port(), dst.Port()) {
+				client, server = dst, src
+			}
+		}
+		c.tcp = tcpflow.New(tcpflow.Options{Limits: b.opts.TCPLimits, Segments: b.opts.Segments}, c)
+	case netpkt.ProtoUDP:
+		c.info.Transport = UDP
+		if guessServer(src.Port(), dst.Port()) && src.Port() < 1024 {
+			client, server = dst, src
+		}
+	}
+	c.info.Client, c.info.Server, c.info.Midstream = client, server, midstream
+	b.conns[key] = c
+	b.idleList(c).pushBack(c, idleLink)
+	return c
+}
+
+func (b *Builder) idleList(c *conn) *connList { return &b.idle[c.info.Transport-1] }
+
+// evictOne ends the least recently active connection to make room.
+func (b *Builder) evictOne(p *capture.Packet) {
+	victim := b.idle[0].head
+	if u := b.idle[1].head; victim == nil || (u != nil && u.lastTS.Before(victim.lastTS)) {
+		victim = u
+	}
+	if victim == nil {
+		return
+	}
+	b.stats.Evicted++
+	e := decode.NewEvent(p.Frame, p.TS, decode.DirNone, decode.LayerCapture, decode.TypeCapLimit)
+	e.Info = decode.Info{decode.String("limit", "connections"), decode.Int("max_conns", int64(b.opts.MaxConns)),
+		decode.Int("evicted_conn", int64(victim.info.ID))}
+	b.emit(nil, e)
+	b.finish(victim, endEvicted)
+}
+
+// guessServer reports whether port a looks more like the server's port
+// than port b: a well-known port against another, or a port below the
+// ephemeral range against one inside it, else the lower port.
+func guessServer(a, b uint16) bool {
+	const ephemeral = 32768
+	switch {
+	case (a < 1024) != (b < 1024):
+		return a < 1024
+	case (a < ephemeral) != (b < ephemeral):
+		return a < ephemeral
+	}
+	return a < b
+}
+
+func (b *Builder) touch(c *conn, p *capture.Packet) {
+	c.lastTS, c.lastFrame = p.TS, p.Frame
+	b.idleList(c).moveToBack(c, idleLink)
+}
+
+// maybeSweep ends idle and lingering connections once per second of
+// capture time.
+func (b *Builder) maybeSweep() error {
+	if b.now.Sub(b.sweptAt) < time.Second {
+		return b.err
+	}
+	return b.sweep()
+}
+
+func (b *Builder) sweep() error {
+	b.sweptAt = b.now
+	for c := b.closing.head; c != nil && b.now.Sub(c.doneAt) >= b.opts.CloseLinger; c = b.closing.head {
+		b.finish(c, endClosed)
+	}
+	for i, timeout := range [2]time.Duration{b.opts.IdleTimeout, b.opts.UDPIdleTimeout} {
+		l := &b.idle[i]
+		for c := l.head; c != nil && b.now.Sub(c.lastTS) >= timeout; c = l.head {
+			b.finish(c, endIdle)
+		}
+	}
+	return b.err
+}
+
+// emit sends an event to the sink, noting it for the round-trip count.
+func (b *Builder) emit(c *conn, e decode.Event) {
+	if b.err != nil {
+		return
+	}
+	if c != nil {
+		c.observe(&e)
+	}
+	b.ev.Event = e
+	b.ev.Conn = nil
+	if c != nil {
+		b.ev.Conn = &c.info
+	}
+	if err := b.sink.Event(&b.ev); err != nil {
+		b.err = err
+	}
+}
+
+// finish ends a connection: it flushes its decoders, emits its summary and
+// frees its state.
+func (b *Builder) finish(c *conn, why endReason) {
+	if c.finished {
+		return
+	}
+	c.finished = true
+	c.end(why)
+	delete(b.conns, c.key)
+	b.idleList(c).remove(c, idleLink)
+	b.closing.remove(c, closingLink)
+}

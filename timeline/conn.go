@@ -1,0 +1,320 @@
+package timeline
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/wiretrace/wiretrace/capture"
+	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/decode/netpkt"
+	"github.com/wiretrace/wiretrace/decode/tcpflow"
+)
+
+// endReason says why a connection's summary was emitted.
+type endReason uint8
+
+const (
+	endClosed  endReason = iota + 1 // FIN both ways acknowledged, or RST
+	endIdle                         // idle timeout
+	endEvicted                      // connection table full
+	endOfInput                      // the capture ended
+	endReused                       // a new SYN on the same ports
+)
+
+var endNames = [...]string{endClosed: "closed", endIdle: "idle-timeout", endEvicted: "evicted", endOfInput: "end-of-input", endReused: "port-reused"}
+
+// appState is the state of application-protocol attachment.
+type appState uint8
+
+const (
+	appSniffing appState = iota
+	appAttached
+	appRaw // no decoder recognised the stream
+	appFailed
+)
+
+// conn is everything wiretrace keeps about one connection.
+type conn struct {
+	b    *Builder
+	key  flowKey
+	info Conn
+
+	tcp *tcpflow.Conn
+
+	app       decode.StreamDecoder
+	appName   string
+	appState  appState
+	sniffBuf  [2][]byte
+	sniffHeld []heldChunk
+
+	lastTS    time.Time
+	lastFrame int64
+	doneAt    time.Time
+
+	idleLink, closingLink link
+	finished              bool
+
+	packets [2]uint64
+	bytes   [2]uint64
+
+	// Round trips before the client's first application byte.
+	spoke      bool // the client sent a request and waits for a reply
+	waits      int
+	dataSeen   bool
+	dataRounds int
+
+	holStalls int
+	holTime   time.Duration
+}
+
+type heldChunk struct {
+	dir  decode.Dir
+	data []byte
+	at   decode.Position
+}
+
+func (c *conn) dirOf(src netip.AddrPort) decode.Dir {
+	if src == c.info.Client {
+		return decode.C2S
+	}
+	return decode.S2C
+}
+
+func (c *conn) emit(e decode.Event) { c.b.emit(c, e) }
+
+// observe follows the client's waits for replies until its first
+// application byte: each reply flight after a request is one round trip.
+func (c *conn) observe(e *decode.Event) {
+	if c.dataSeen {
+		return
+	}
+	switch e.Dir {
+	case decode.C2S:
+		if e.Flags&decode.FlagAppData != 0 {
+			c.dataSeen, c.dataRounds = true, c.waits
+		} else if e.Flags&decode.FlagRequest != 0 {
+			c.spoke = true
+		}
+	case decode.S2C:
+		if e.Flags&decode.FlagReply != 0 && c.spoke {
+			c.waits++
+			c.spoke = false
+		}
+	}
+}
+
+func (c *conn) tcpSegment(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet) {
+	c.packets[dir.Index()]++
+	c.b.seg = tcpflow.Segment{Frame: p.Frame, TS: p.TS, TCP: &pk.TCP, Payload: pk.Payload, PayloadLen: pk.PayloadLen}
+	c.tcp.Segment(dir, &c.b.seg, c.emit)
+}
+
+func (c *conn) udpDatagram(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet) {
+	c.packets[dir.Index()]++
+	c.bytes[dir.Index()] += uint64(pk.PayloadLen)
+	flags := decode.FlagRequest
+	if dir == decode.S2C {
+		flags = decode.FlagReply
+	}
+	if c.b.opts.Segments {
+		e := decode.NewEvent(p.Frame, p.TS, dir, decode.LayerUDP, decode.TypeDatagram)
+		e.Len = int64(pk.PayloadLen)
+		e.Flags = flags
+		c.emit(e)
+		return
+	}
+	c.observe(&decode.Event{Dir: dir, Flags: flags})
+}
+
+// Data receives reassembled TCP bytes (tcpflow.Handler).
+func (c *conn) Data(dir decode.Dir, ch *tcpflow.Chunk) {
+	c.bytes[dir.Index()] += uint64(len(ch.Data))
+	at := decode.Position{Frame: ch.Frame, TS: ch.TS}
+	if ch.Held {
+		at = decode.Position{Frame: ch.ReleasedFrame, TS: ch.Released}
+	}
+	c.streamData(dir, ch.Data, at)
+}
+
+func (c *conn) streamData(dir decode.Dir, data []byte, at decode.Position) {
+	switch c.appState {
+	case appSniffing:
+		reg := c.b.opts.Registry
+		if reg.Len() == 0 {
+			c.appState = appRaw
+			c.rawData(dir, data)
+			return
+		}
+		i := dir.Index()
+		room := decode.SniffBytes - len(c.sniffBuf[i])
+		c.sniffBuf[i] = append(c.sniffBuf[i], data[:min(room, len(data))]...)
+		verdict, s := reg.Sniff(dir, c.sniffBuf[i])
+		switch {
+		case verdict == decode.Match:
+			c.app, c.appName, c.appState = s.New(), s.Name, appAttached
+			held := c.sniffHeld
+			c.sniffHeld, c.sniffBuf = nil, [2][]byte{}
+			for _, h := range held {
+				c.appData(h.dir, h.data, h.at)
+			}
+			c.appData(dir, data, at)
+		case verdict == decode.NeedMore && len(data) <= room:
+			c.sniffHeld = append(c.sniffHeld, heldChunk{dir, append([]byte(nil), data...), at})
+		default:
+			c.appState = appRaw
+			for _, h := range c.sniffHeld {
+				c.rawData(h.dir, h.data)
+			}
+			c.sniffHeld, c.sniffBuf = nil, [2][]byte{}
+			c.rawData(dir, data)
+		}
+	case appAttached:
+		c.appData(dir, data, at)
+	case appRaw, appFailed:
+		c.rawData(dir, data)
+	}
+}
+
+// rawData accounts for bytes no decoder claimed: the client's are its
+// application data, the server's its replies.
+func (c *conn) rawData(dir decode.Dir, data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	flags := decode.FlagReply
+	if dir == decode.C2S {
+		flags = decode.FlagAppData
+	}
+	c.observe(&decode.Event{Dir: dir, Flags: flags})
+}
+
+// appData feeds the attached decoder, disabling it if it fails or panics.
+func (c *conn) appData(dir decode.Dir, data []byte, at decode.Position) {
+	c.guard(at, func() error { return c.app.Data(dir, data, at, c.emit) })
+}
+
+// guard runs a call into the application decoder. A panic or an error
+// becomes a decode-error event and the decoder is disabled for this
+// connection; the stream is then only counted.
+func (c *conn) guard(at decode.Position, call func() error) {
+	if c.appState != appAttached {
+		return
+	}
+	var err error
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("%s: internal error: %v", c.appName, r)
+			}
+		}()
+		err = call()
+	}()
+	if err == nil {
+		return
+	}
+	c.appState = appFailed
+	e := decode.NewEvent(at.Frame, at.TS, decode.DirNone, decode.LayerConn, decode.TypeDecodeError)
+	e.Info = decode.Info{decode.String("decoder", c.appName), decode.String("error", err.Error())}
+	c.emit(e)
+}
+
+// GapFilled reports a head-of-line stall: bytes that arrived behind a hole
+// waited for it (tcpflow.Handler).
+func (c *conn) GapFilled(dir decode.Dir, g *tcpflow.Gap) {
+	if g.Blocked == 0 {
+		return
+	}
+	d := g.Filled.Sub(g.Opened)
+	c.holStalls++
+	c.holTime += d
+	e := decode.NewEvent(g.FilledFrame, g.Filled, dir, decode.LayerAnalysis, "hol-stall")
+	e.Len = int64(g.Blocked)
+	e.Info = decode.Info{
+		decode.String("scope", "connection"),
+		decode.String("start", g.Opened.UTC().Format(time.RFC3339Nano)),
+		decode.String("end", g.Filled.UTC().Format(time.RFC3339Nano)),
+		decode.Millis("duration_ms", d),
+		decode.Int("start_frame", g.OpenedFrame),
+		decode.Uint("gap_seq", g.Offset+1),
+		decode.Uint("gap_len", g.Len),
+		decode.Uint("blocked_bytes", g.Blocked),
+	}
+	c.emit(e)
+}
+
+// Skip tells the decoder that bytes will never arrive (tcpflow.Handler).
+func (c *conn) Skip(dir decode.Dir, s *tcpflow.Skip) {
+	at := decode.Position{Frame: s.Frame, TS: s.TS}
+	switch c.appState {
+	case appAttached:
+		c.guard(at, func() error { c.app.Skip(dir, s.Len, at, c.emit); return nil })
+	case appSniffing:
+		if c.b.opts.Registry.Len() > 0 {
+			// A hole before the protocol was recognised: give up on it.
+			c.appState = appRaw
+			c.sniffHeld, c.sniffBuf = nil, [2][]byte{}
+		}
+	}
+}
+
+// end flushes the connection's decoders and emits its summary.
+func (c *conn) end(why endReason) {
+	at := decode.Position{Frame: c.lastFrame, TS: c.lastTS}
+	if c.tcp != nil {
+		c.tcp.End(c.lastFrame, c.lastTS)
+	}
+	if c.appState == appAttached {
+		c.guard(at, func() error { c.app.End(at, c.emit); return nil })
+	}
+	c.emit(c.summary(why))
+}
+
+// summary builds the conn/summary event (docs/events.md).
+func (c *conn) summary(why endReason) decode.Event {
+	e := decode.NewEvent(c.lastFrame, c.lastTS, decode.DirNone, decode.LayerConn, decode.TypeSummary)
+	handshake := "UDP"
+	if c.tcp != nil {
+		handshake = "TCP"
+		for i := range c.bytes {
+			c.bytes[i] = c.tcp.Stats(decode.Dir(i + 1)).StreamBytes
+		}
+	}
+	info := make(decode.Info, 0, 20)
+	info = append(info, decode.String("handshake", handshake))
+	if c.tcp != nil {
+		if hs := c.tcp.Handshake(); hs.Complete {
+			info = append(info, decode.Millis("rtt_ms", hs.RTT()))
+		}
+	}
+	if c.dataSeen && !c.info.Midstream {
+		info = append(info, decode.Int("round_trips_before_data", int64(c.dataRounds)))
+	}
+	info = append(info,
+		decode.String("tls_version", ""),
+		decode.String("sni", ""),
+		decode.String("alpn", ""),
+		decode.Int("hol_stalls", int64(c.holStalls)),
+		decode.Millis("hol_stall_ms", c.holTime),
+		decode.Uint("bytes_c2s", c.bytes[0]),
+		decode.Uint("bytes_s2c", c.bytes[1]),
+		decode.Uint("packets_c2s", c.packets[0]),
+		decode.Uint("packets_s2c", c.packets[1]),
+		decode.Millis("duration_ms", c.lastTS.Sub(c.info.FirstTS)),
+	)
+	if c.tcp != nil {
+		info = append(info, decode.String("close", c.tcp.CloseKind().String()))
+		if c.tcp.HalfClosed() {
+			info = append(info, decode.Bool("half_close", true))
+		}
+	}
+	info = append(info, decode.String("ended", endNames[why]))
+	if c.appName != "" {
+		info = append(info, decode.String("protocol", c.appName))
+	}
+	if c.info.Midstream {
+		info = append(info, decode.Bool("midstream", true))
+	}
+	e.Info = info
+	return e
+}
