@@ -76,7 +76,7 @@ type Builder struct {
 
 	conns   map[flowKey]*conn
 	idle    [2]connList // TCP and UDP connections, least recently active first
-	closing connList // finished TCP connections, in order of finishing
+	closing connList    // finished TCP connections, in order of finishing
 	nextID  int
 
 	now      time.Time
