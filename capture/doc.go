@@ -19,7 +19,11 @@
 // type, if_tsresol and if_tsoffset; Enhanced, Simple and the obsolete
 // Packet Blocks (draft-ietf-opsawg-pcapng). Decryption Secrets Blocks go to
 // FileOptions.OnSecrets, in file order, before the packets that follow
-// them. Timestamps are UTC at the file's full precision.
+// them. Timestamps are UTC at the file's full precision. Packet.Iface
+// numbers a file's interfaces in order across all its sections, so it is
+// unique within the file (tshark 4.0's frame.interface_id restarts at 0 in
+// each section). Simple Packet Blocks carry no timestamp: they get the
+// previous packet's (the zero Time before any).
 //
 // A snap length cut (CapLen < OrigLen) is not an error. A file cut in the
 // middle of its last record yields every packet before the cut, then an
