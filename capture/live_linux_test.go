@@ -427,3 +427,61 @@ func TestLiveFilterFromFirstPacket(t *testing.T) {
 		t.Errorf("got %d packets to port %d; want 3", got, wantPort)
 	}
 }
+
+// TestLiveToPcapng captures a UDP datagram on lo, writes it with
+// PcapngWriter and, when tshark is installed, has tshark decode it.
+func TestLiveToPcapng(t *testing.T) {
+	skipUnlessRoot(t)
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	s := openLive(t, LiveOptions{Iface: "lo", Filter: fmt.Sprintf("udp dst port %d", port)})
+	if _, err := pc.WriteTo([]byte("hello"), pc.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	var p Packet
+	for idle := 0; ; idle++ {
+		err := s.Next(&p)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrNoPacket) || idle > 200 {
+			t.Fatalf("Next: %v", err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "live.pcapng")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, err := NewPcapngWriter(f, s.LinkType(), "lo", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pw.WritePacket(&p); err != nil {
+		t.Fatal(err)
+	}
+	if err := pw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not on PATH")
+	}
+	cmd := exec.Command(tshark, "-n", "-r", path, "-T", "fields", "-E", "separator=,", "-e", "frame.time_epoch", "-e", "udp.dstport", "-e", "data.data")
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	want := fmt.Sprintf("%d.%09d,%d,68656c6c6f", p.TS.Unix(), p.TS.Nanosecond(), port)
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Errorf("tshark: %q; want %q", got, want)
+	}
+}
