@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"math/big"
 	"strings"
 	"testing"
@@ -355,4 +357,51 @@ func FuzzPcapng(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkFile(t, b)
 	})
+}
+
+// TestSharedSecrets reads the Decryption Secrets Blocks of the real
+// captures that have them: NSS key logs ("TLSK") with CLIENT_RANDOM or
+// TLS 1.3 traffic secret lines.
+func TestSharedSecrets(t *testing.T) {
+	for _, name := range []string{
+		"tls/gopacket-test301-tls12-dsb.pcapng",
+		"tls/tls13-cryptohack-dsb.pcapng",
+		"tls/tls12-wireshark-bug-dump-dsb.pcapng",
+		"quic/chrome-cloudflare-quic-with-secrets.pcapng",
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := sharedPcaps + "/" + name
+			var secrets []string
+			packets := 0
+			s, err := OpenFile(path, 0, FileOptions{OnSecrets: func(typ uint32, data []byte) {
+				secrets = append(secrets, fmt.Sprintf("%08x after %d packets: %q", typ, packets, data[:min(len(data), 24)]))
+				if typ != 0x544c534b || !bytes.Contains(data, []byte("_SECRET ")) && !bytes.Contains(data, []byte("CLIENT_RANDOM ")) {
+					t.Errorf("got secrets %08x %.40q; want a TLSK key log", typ, data)
+				}
+			}})
+			if errors.Is(err, fs.ErrNotExist) {
+				t.Skipf("%s not found", path)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			for {
+				var p Packet
+				if err := s.Next(&p); err != nil {
+					if err != io.EOF {
+						t.Fatal(err)
+					}
+					break
+				}
+				packets++
+			}
+			if len(secrets) == 0 {
+				t.Errorf("got no secrets; want at least one block")
+			}
+			for _, l := range secrets {
+				t.Log(l)
+			}
+		})
+	}
 }
