@@ -6,16 +6,27 @@
 // and routes the result to the TCP or UDP flow it belongs to.
 //
 // Link types: Ethernet (with any number of 802.1Q/802.1ad tags), Linux
-// cooked capture SLL and SLL2, BSD null/loopback, raw IPv4/IPv6. Network:
-// IPv4 (options skipped) and IPv6 (extension headers walked). Transport: TCP
-// (options parsed: MSS, window scale, SACK, timestamps) and UDP. Link and
-// network headers are decoded with gopacket's DecodingLayerParser; the TCP
-// and UDP headers are read here directly so that a malformed TCP option
-// stops option parsing without losing the segment's flags.
+// cooked capture SLL and SLL2, BSD null/loopback (either byte order, every
+// BSD's AF_INET6), raw IPv4/IPv6. Network: IPv4 (options skipped by the
+// header length, not validated) and IPv6 (hop-by-hop, routing, destination
+// options, fragment and AH extension headers walked; RFC 2675 jumbograms).
+// Transport: TCP (options parsed: MSS, window scale, SACK, timestamps) and
+// UDP. Tunnels (IP in IP, GRE) are not followed: they are ErrUnsupported,
+// with the outer addresses.
+//
+// Every header is read here, each length bounded against the bytes left
+// before it is used, so that Decode never allocates and never panics.
+// gopacket's layers are not used: its IPv6 layer allocates per hop-by-hop
+// option, its Linux SLL layer rejects the address lengths over 8 that
+// real captures hold, and its parser recovers panics that fuzzing must
+// see. Only gopacket's LinkType values appear in the API. A malformed TCP
+// option stops option parsing without losing the segment's flags.
 //
 // Contracts: Packet.Payload aliases the input and is valid only as long as
 // the input; nothing is retained between calls. Snap-length truncation is not
 // an error: Truncated is set and PayloadLen keeps the length on the wire.
-// Fragments are reported (Fragment) with their payload left unparsed.
+// Payload never includes link-layer padding or trailers. Non-first IP
+// fragments are reported (Fragment) with Proto ProtoNone; a first fragment
+// has its transport header decoded, and PayloadLen counts that fragment only.
 // The package performs no I/O and reads no clock.
 package netpkt

@@ -2,9 +2,9 @@ package netpkt
 
 import (
 	"encoding/binary"
+	"math"
 	"net/netip"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/wiretrace/wiretrace/decode"
@@ -71,8 +71,11 @@ type TCP struct {
 	TSVal, TSEcr  uint32
 	NSACK         uint8
 	SACK          [MaxSACKBlocks]SACKBlock
-	// BadOptions is set when the options area was malformed; parsing
-	// stopped at the first bad option.
+	// BadOptions is set when an option was malformed. A length that
+	// breaks the option framing (below 2, or past the header) stops the
+	// walk; a length wrong for the option's kind (say an MSS of 3 bytes,
+	// an empty SACK) skips that option and the walk goes on. Options cut
+	// by the snap length are not malformed: Packet.Truncated says so.
 	BadOptions bool
 }
 
@@ -93,234 +96,390 @@ type Packet struct {
 	// Truncated reports that the capture holds fewer bytes than the wire
 	// carried (snap length), anywhere in the packet.
 	Truncated bool
-	// Fragment reports an IP fragment; its transport header is not
-	// decoded (Proto is ProtoNone for non-first fragments).
+	// Fragment reports an IP fragment. Only a first fragment that holds
+	// the whole transport header has it decoded; for the others Proto is
+	// ProtoNone and Decode returns nil. An IPv6 atomic fragment (offset 0,
+	// no more fragments; RFC 6946) is a whole packet and not a Fragment.
 	Fragment bool
 	// VLANs counts 802.1Q/802.1ad tags seen.
 	VLANs int
 }
 
-// Decoder decodes frames. It reuses its layer structs between calls and is
-// not safe for concurrent use; use one per goroutine.
-type Decoder struct {
-	eth    layers.Ethernet
-	dot1q  layers.Dot1Q
-	sll    layers.LinuxSLL
-	sll2   layers.LinuxSLL2
-	loop   layers.Loopback
-	ip4    layers.IPv4
-	ip6    layers.IPv6
-	// parsers holds one parser per first layer (gopacket fixes the first
-	// layer at construction); they share the layer structs above.
-	parsers map[gopacket.LayerType]*gopacket.DecodingLayerParser
-	types   []gopacket.LayerType
-}
+// Decoder decodes frames. Decode keeps no state between calls today; the
+// type exists so that limits and options can be added without an API
+// change. Treat it as not safe for concurrent use; use one per goroutine.
+type Decoder struct{}
 
 // NewDecoder returns a Decoder ready for use.
-func NewDecoder() *Decoder {
-	d := &Decoder{types: make([]gopacket.LayerType, 0, 16), parsers: make(map[gopacket.LayerType]*gopacket.DecodingLayerParser)}
-	for _, first := range []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2,
-		layers.LayerTypeLoopback, layers.LayerTypeIPv4, layers.LayerTypeIPv6} {
-		p := gopacket.NewDecodingLayerParser(first, &d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6)
-		p.IgnoreUnsupported = true
-		d.parsers[first] = p
-	}
-	return d
-}
+func NewDecoder() *Decoder { return &Decoder{} }
 
 // ErrUnsupported reports a frame that is valid but not IPv4/IPv6 carrying
-// TCP or UDP (ARP, ICMP, unknown link types); callers usually skip it.
+// TCP or UDP (ARP, ICMP, tunnels, unknown link types); callers usually skip
+// it.
 var ErrUnsupported = &decode.Error{Layer: "netpkt", Msg: "not tcp or udp over ip"}
+
+// Link types not named in gopacket's layers.
+const (
+	// linkTypeRawBSD is DLT_RAW as most BSDs number it in a pcap header.
+	linkTypeRawBSD layers.LinkType = 12
+	// linkTypeRawOpenBSD is DLT_RAW as OpenBSD numbers it.
+	linkTypeRawOpenBSD layers.LinkType = 14
+)
+
+// EtherTypes Decode follows.
+const (
+	etherTypeIPv4 = 0x0800
+	etherTypeIPv6 = 0x86dd
+	etherTypeVLAN = 0x8100 // IEEE 802.1Q customer tag
+	etherTypeQinQ = 0x88a8 // IEEE 802.1ad service tag
+	etherType9100 = 0x9100 // pre-802.1ad vendor QinQ tag
+)
+
+// Address families in a BSD null/loopback header. AF_INET is 2 everywhere;
+// AF_INET6 differs by the capturing system.
+const (
+	afINET          = 2
+	afINET6Linux    = 10
+	afINET6BSD      = 24 // NetBSD, OpenBSD, BSD/OS
+	afINET6FreeBSD  = 28 // FreeBSD, DragonFly BSD
+	afINET6Darwin   = 30 // macOS, iOS
+	ipProtoHopByHop = 0
+	ipProtoTCP      = 6
+	ipProtoUDP      = 17
+	ipProtoRouting  = 43
+	ipProtoFragment = 44
+	ipProtoAH       = 51
+	ipProtoDestOpts = 60
+)
+
+// maxIPv6ExtHeaders bounds the extension header walk; no real packet has
+// this many.
+const maxIPv6ExtHeaders = 16
 
 // Decode decodes data, captured with the given link type, into out.
 // origLen is the frame's length on the wire (for truncation); pass
 // len(data) when unknown.
+//
+// It returns nil for a TCP or UDP packet (Proto says which) and for an IP
+// fragment whose transport header is not in it (Fragment set, Proto
+// ProtoNone); ErrUnsupported for anything else that is well formed; and a
+// *decode.Error wrapping decode.ErrTruncated or decode.ErrMalformed, with
+// the offset in data, when the headers cannot be read. When it returns an
+// error, out's fields other than Truncated mean nothing.
 func (d *Decoder) Decode(link layers.LinkType, data []byte, origLen int, out *Packet) error {
 	*out = Packet{}
 	if origLen > len(data) {
 		out.Truncated = true
 	}
-	first, ok := firstLayer(link, data)
-	if !ok {
-		return ErrUnsupported
+	off, version, err := linkHeader(link, data, out)
+	if err != nil {
+		return err
 	}
-	d.types = d.types[:0]
-	parser := d.parsers[first]
-	err := parser.DecodeLayers(data, &d.types)
-	if parser.Truncated {
+	switch version {
+	case 4:
+		return decodeIPv4(data, off, out)
+	case 6:
+		return decodeIPv6(data, off, out)
+	}
+	return errAt(decode.ErrMalformed, "ip version neither 4 nor 6", off)
+}
+
+// linkHeader skips the link-layer header and any VLAN tags. It returns the
+// offset of the IP header and the IP version it announces.
+func linkHeader(link layers.LinkType, data []byte, out *Packet) (off, version int, err error) {
+	var etype uint16
+	switch link {
+	case layers.LinkTypeEthernet:
+		// IEEE 802.3 clause 3.2: destination, source, EtherType (a value
+		// below 0x0600 is an 802.3 length: LLC follows, unsupported).
+		if len(data) < 14 {
+			return 0, 0, errAt(decode.ErrTruncated, "ethernet header shorter than 14 bytes", 0)
+		}
+		etype, off = be16(data[12:14]), 14
+	case layers.LinkTypeLinuxSLL:
+		// LINKTYPE_LINUX_SLL (tcpdump.org/linktypes): packet type(2),
+		// ARPHRD type(2), address length(2), address(8), protocol(2). The
+		// address field is 8 bytes whatever the length says; captures
+		// with a length over 8 exist, and tshark reads them.
+		if len(data) < 16 {
+			return 0, 0, errAt(decode.ErrTruncated, "linux sll header shorter than 16 bytes", 0)
+		}
+		etype, off = be16(data[14:16]), 16
+	case layers.LinkTypeLinuxSLL2:
+		// LINKTYPE_LINUX_SLL2: protocol(2), reserved(2), interface
+		// index(4), ARPHRD type(2), packet type(1), address length(1),
+		// address(8).
+		if len(data) < 20 {
+			return 0, 0, errAt(decode.ErrTruncated, "linux sll2 header shorter than 20 bytes", 0)
+		}
+		etype, off = be16(data[0:2]), 20
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		// LINKTYPE_NULL holds the address family in the capturing host's
+		// byte order, LINKTYPE_LOOP in network order. Families are below
+		// 256, so a non-zero first half means little-endian.
+		if len(data) < 4 {
+			return 0, 0, errAt(decode.ErrTruncated, "null header shorter than 4 bytes", 0)
+		}
+		af := binary.BigEndian.Uint32(data[0:4])
+		if data[0] != 0 || data[1] != 0 {
+			af = binary.LittleEndian.Uint32(data[0:4])
+		}
+		switch af {
+		case afINET:
+			return 4, 4, nil
+		case afINET6Linux, afINET6BSD, afINET6FreeBSD, afINET6Darwin:
+			return 4, 6, nil
+		}
+		return 0, 0, ErrUnsupported
+	case layers.LinkTypeRaw, linkTypeRawBSD, linkTypeRawOpenBSD, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+		// The IP header starts the frame. Like tshark, trust its version
+		// nibble over the link type.
+		if len(data) < 1 {
+			return 0, 0, errAt(decode.ErrTruncated, "empty raw ip frame", 0)
+		}
+		return 0, int(data[0] >> 4), nil
+	default:
+		return 0, 0, ErrUnsupported
+	}
+	// IEEE 802.1Q tag: TCI(2) then the next EtherType; 802.1ad stacks them.
+	// Each tag consumes 4 bytes, so the loop ends.
+	for etype == etherTypeVLAN || etype == etherTypeQinQ || etype == etherType9100 {
+		if len(data)-off < 4 {
+			return 0, 0, errAt(decode.ErrTruncated, "vlan tag shorter than 4 bytes", off)
+		}
+		etype = be16(data[off+2 : off+4])
+		off += 4
+		out.VLANs++
+	}
+	switch etype {
+	case etherTypeIPv4:
+		return off, 4, nil
+	case etherTypeIPv6:
+		return off, 6, nil
+	}
+	return 0, 0, ErrUnsupported
+}
+
+// decodeIPv4 reads the IPv4 header at data[off:] (RFC 791 section 3.1).
+// Options are skipped by the header length, not validated.
+func decodeIPv4(data []byte, off int, out *Packet) error {
+	b := data[off:]
+	if len(b) < 20 {
+		return errAt(decode.ErrTruncated, "ipv4 header shorter than 20 bytes", off)
+	}
+	if b[0]>>4 != 4 {
+		return errAt(decode.ErrMalformed, "ipv4 version not 4", off)
+	}
+	ihl := int(b[0]&0x0f) * 4
+	if ihl < 20 {
+		return errAt(decode.ErrMalformed, "ipv4 header length below 20 bytes", off)
+	}
+	total := int(be16(b[2:4]))
+	if total == 0 {
+		// TCP segmentation offload: the NIC fills in the length after
+		// the capture point, and the capture holds the whole packet.
+		total = len(b)
+	}
+	if total < ihl {
+		return errAt(decode.ErrMalformed, "ipv4 total length below header length", off+2)
+	}
+	if total > len(b) {
 		out.Truncated = true
+	} else {
+		b = b[:total] // drop link-layer padding and trailers
 	}
-	var ipPayload []byte
-	var ipProto layers.IPProtocol
-	var haveIP bool
-	for _, t := range d.types {
-		switch t {
-		case layers.LayerTypeDot1Q:
-			out.VLANs++
-		case layers.LayerTypeIPv4:
-			if haveIP {
-				continue // tunnelled IP: keep the outer one
+	if len(b) < ihl {
+		return errAt(decode.ErrTruncated, "ipv4 options cut by the capture", off+20)
+	}
+	out.Src = netip.AddrFrom4([4]byte(b[12:16]))
+	out.Dst = netip.AddrFrom4([4]byte(b[16:20]))
+	out.PayloadLen = total - ihl
+	frag := be16(b[6:8])
+	if frag&0x3fff != 0 { // more fragments, or a fragment offset
+		out.Fragment = true
+		if frag&0x1fff != 0 {
+			return nil
+		}
+	}
+	return decodeTransport(b[9], data[:off+len(b)], off+ihl, out)
+}
+
+// decodeIPv6 reads the IPv6 header at data[off:] (RFC 8200 section 3) and
+// walks the extension headers (section 4) to the upper-layer header.
+func decodeIPv6(data []byte, off int, out *Packet) error {
+	b := data[off:]
+	if len(b) < 40 {
+		return errAt(decode.ErrTruncated, "ipv6 header shorter than 40 bytes", off)
+	}
+	if b[0]>>4 != 6 {
+		return errAt(decode.ErrMalformed, "ipv6 version not 6", off)
+	}
+	out.Src = netip.AddrFrom16([16]byte(b[8:24]))
+	out.Dst = netip.AddrFrom16([16]byte(b[24:40]))
+	plen := int(be16(b[4:6]))
+	next := b[6]
+	jumbo := plen == 0
+	if jumbo {
+		// A jumbogram (RFC 2675) if a hop-by-hop Jumbo Payload option
+		// follows; otherwise a segmentation-offload packet (Linux BIG
+		// TCP) whose capture holds the whole payload.
+		plen = len(b) - 40
+	}
+	setIPv6End(data, off, plen, out)
+	end := min(off+40+plen, len(data))
+	pos := off + 40
+	for range maxIPv6ExtHeaders {
+		var n int
+		switch next {
+		case ipProtoHopByHop, ipProtoRouting, ipProtoDestOpts, ipProtoAH:
+			// Next Header(1), Hdr Ext Len(1), ...: the length is in
+			// 8-byte units not counting the first; AH's (RFC 4302
+			// section 2.2) is in 4-byte units not counting the first two.
+			if end-pos < 2 {
+				return extErr(out, pos, 2)
 			}
-			haveIP = true
-			ip := &d.ip4
-			out.Src, _ = netip.AddrFromSlice(ip.SrcIP.To4())
-			out.Dst, _ = netip.AddrFromSlice(ip.DstIP.To4())
-			ipPayload = ip.Payload
-			ipProto = ip.Protocol
-			out.PayloadLen = int(ip.Length) - int(ip.IHL)*4
-			if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
+			n = (int(data[pos+1]) + 1) * 8
+			if next == ipProtoAH {
+				n = (int(data[pos+1]) + 2) * 4
+			}
+			if end-pos < n {
+				return extErr(out, pos, n)
+			}
+			if next == ipProtoHopByHop && jumbo && pos == off+40 {
+				if j, ok := jumboLength(data[pos+2 : pos+n]); ok {
+					plen = j
+					setIPv6End(data, off, plen, out)
+					end = min(off+40+plen, len(data))
+					if end-pos < n {
+						return extErr(out, pos, n)
+					}
+				}
+			}
+		case ipProtoFragment:
+			// RFC 8200 section 4.5: Next Header(1), Reserved(1),
+			// Fragment Offset(13 bits) Res(2 bits) M(1 bit),
+			// Identification(4).
+			n = 8
+			if end-pos < n {
+				return extErr(out, pos, n)
+			}
+			if fo := be16(data[pos+2 : pos+4]); fo&0xfff9 != 0 {
 				out.Fragment = true
-				if ip.FragOffset != 0 {
+				if fo>>3 != 0 {
+					out.PayloadLen -= n
 					return nil
 				}
 			}
-		case layers.LayerTypeIPv6:
-			if haveIP {
-				continue
-			}
-			haveIP = true
-			ip := &d.ip6
-			out.Src, _ = netip.AddrFromSlice(ip.SrcIP.To16())
-			out.Dst, _ = netip.AddrFromSlice(ip.DstIP.To16())
-			out.PayloadLen = int(ip.Length)
-			if ip.Length == 0 && ip.HopByHop != nil {
-				out.PayloadLen = len(ip.Payload) // jumbogram
-			}
-			var frag, ok bool
-			ipProto, ipPayload, frag, ok = walkIPv6Ext(ip.NextHeader, ip.Payload, &out.PayloadLen)
-			if frag {
-				out.Fragment = true
-			}
-			if !ok {
-				return nil
-			}
+		default:
+			return decodeTransport(next, data[:end], pos, out)
 		}
+		next = data[pos]
+		pos += n
+		out.PayloadLen -= n
 	}
-	if !haveIP {
-		if err != nil {
-			return &decode.Error{Layer: "netpkt", Msg: err.Error(), Err: decode.ErrMalformed}
-		}
-		return ErrUnsupported
-	}
-	if len(ipPayload) < out.PayloadLen {
-		out.Truncated = true
-	}
-	switch ipProto {
-	case layers.IPProtocolTCP:
-		return decodeTCP(ipPayload, out)
-	case layers.IPProtocolUDP:
-		return decodeUDP(ipPayload, out)
-	}
-	return ErrUnsupported
+	return errAt(decode.ErrMalformed, "too many ipv6 extension headers", pos)
 }
 
-// firstLayer picks the parser's first layer for a link type.
-func firstLayer(link layers.LinkType, data []byte) (gopacket.LayerType, bool) {
-	switch link {
-	case layers.LinkTypeEthernet:
-		return layers.LayerTypeEthernet, true
-	case layers.LinkTypeLinuxSLL:
-		return layers.LayerTypeLinuxSLL, true
-	case layers.LinkTypeLinuxSLL2:
-		return layers.LayerTypeLinuxSLL2, true
-	case layers.LinkTypeNull, layers.LinkTypeLoop:
-		return layers.LayerTypeLoopback, true
-	case layers.LinkTypeIPv4:
-		return layers.LayerTypeIPv4, true
-	case layers.LinkTypeIPv6:
-		return layers.LayerTypeIPv6, true
-	case layers.LinkTypeRaw, 12: // 12 is DLT_RAW on some BSDs
-		if len(data) == 0 {
+// setIPv6End sets PayloadLen from the IPv6 payload length and Truncated
+// when the capture holds less.
+func setIPv6End(data []byte, off, plen int, out *Packet) {
+	out.PayloadLen = plen
+	if off+40+plen > len(data) {
+		out.Truncated = true
+	}
+}
+
+// extErr reports an IPv6 extension header of n bytes at pos that does not
+// fit: malformed if the payload length leaves no room for it, truncated if
+// only the capture does.
+func extErr(out *Packet, pos, n int) error {
+	if n > out.PayloadLen {
+		return errAt(decode.ErrMalformed, "ipv6 extension header longer than the payload", pos)
+	}
+	return errAt(decode.ErrTruncated, "ipv6 extension header cut by the capture", pos)
+}
+
+// jumboLength finds the Jumbo Payload option (RFC 2675 section 2: type
+// 0xC2, length 4) in hop-by-hop options.
+func jumboLength(opts []byte) (int, bool) {
+	for len(opts) > 0 {
+		if opts[0] == 0 { // Pad1
+			opts = opts[1:]
+			continue
+		}
+		if len(opts) < 2 || len(opts) < 2+int(opts[1]) {
 			return 0, false
 		}
-		switch data[0] >> 4 {
-		case 4:
-			return layers.LayerTypeIPv4, true
-		case 6:
-			return layers.LayerTypeIPv6, true
+		if opts[0] == 0xc2 && opts[1] == 4 {
+			return int(min(binary.BigEndian.Uint32(opts[2:6]), math.MaxInt32)), true
 		}
+		opts = opts[2+int(opts[1]):]
 	}
 	return 0, false
 }
 
-// walkIPv6Ext skips IPv6 extension headers (RFC 8200 section 4) until an
-// upper-layer header. It reports a fragment header, and ok=false when the
-// upper layer cannot be decoded (non-first fragment, truncation, ESP).
-// payloadLen is reduced by the extension headers' lengths.
-func walkIPv6Ext(next layers.IPProtocol, b []byte, payloadLen *int) (proto layers.IPProtocol, rest []byte, frag, ok bool) {
-	for range 16 { // bound the walk: no real packet has more
-		switch next {
-		case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination:
-			if len(b) < 2 {
-				return next, b, frag, false
-			}
-			n := (int(b[1]) + 1) * 8
-			if n > len(b) {
-				return next, b, frag, false
-			}
-			next = layers.IPProtocol(b[0])
-			b = b[n:]
-			*payloadLen -= n
-		case layers.IPProtocolIPv6Fragment:
-			if len(b) < 8 {
-				return next, b, true, false
-			}
-			offset := binary.BigEndian.Uint16(b[2:4]) >> 3
-			next = layers.IPProtocol(b[0])
-			b = b[8:]
-			*payloadLen -= 8
-			frag = true
-			if offset != 0 {
-				return next, b, frag, false
-			}
-		default:
-			return next, b, frag, true
-		}
+// decodeTransport decodes the upper-layer header at data[pos:]; data ends
+// where the IP packet or the capture does, and out.PayloadLen holds the
+// bytes from pos to the IP packet's end on the wire.
+func decodeTransport(proto byte, data []byte, pos int, out *Packet) error {
+	switch proto {
+	case ipProtoTCP:
+		return decodeTCP(data, pos, out)
+	case ipProtoUDP:
+		return decodeUDP(data, pos, out)
 	}
-	return next, b, frag, false
+	return ErrUnsupported
 }
 
-func decodeTCP(b []byte, out *Packet) error {
+// decodeTCP reads the TCP header (RFC 9293 section 3.1).
+func decodeTCP(data []byte, pos int, out *Packet) error {
+	b := data[pos:]
+	wire := out.PayloadLen
+	if wire < 20 {
+		if out.Fragment {
+			return nil // the header is not all in this fragment
+		}
+		return errAt(decode.ErrMalformed, "tcp segment shorter than 20 bytes", pos)
+	}
 	if len(b) < 20 {
-		out.Truncated = true
-		return &decode.Error{Layer: "netpkt", Msg: "tcp header shorter than 20 bytes", Err: decode.ErrTruncated}
+		return errAt(decode.ErrTruncated, "tcp header cut by the capture", pos)
+	}
+	word := be16(b[12:14])
+	hdr := int(word>>12) * 4
+	if hdr < 20 {
+		return errAt(decode.ErrMalformed, "tcp data offset below 5 words", pos+12)
+	}
+	if hdr > wire {
+		if out.Fragment {
+			return nil
+		}
+		return errAt(decode.ErrMalformed, "tcp data offset past the segment", pos+12)
 	}
 	t := &out.TCP
 	out.Proto = ProtoTCP
-	out.SrcPort = binary.BigEndian.Uint16(b[0:2])
-	out.DstPort = binary.BigEndian.Uint16(b[2:4])
+	out.SrcPort = be16(b[0:2])
+	out.DstPort = be16(b[2:4])
 	t.Seq = binary.BigEndian.Uint32(b[4:8])
 	t.Ack = binary.BigEndian.Uint32(b[8:12])
-	word := binary.BigEndian.Uint16(b[12:14])
 	t.Flags = word & 0x1ff
-	t.Window = binary.BigEndian.Uint16(b[14:16])
-	t.Urgent = binary.BigEndian.Uint16(b[18:20])
+	t.Window = be16(b[14:16])
+	t.Urgent = be16(b[18:20])
 	t.WScale = -1
-	hdr := int(word>>12) * 4
-	if hdr < 20 {
-		return &decode.Error{Layer: "netpkt", Msg: "tcp data offset below 5 words", Offset: 12, Err: decode.ErrMalformed}
-	}
-	out.PayloadLen -= hdr
-	if out.PayloadLen < 0 {
-		out.PayloadLen = 0
-	}
+	out.PayloadLen = wire - hdr
 	if hdr > len(b) {
-		// Header cut by the snap length: keep the fixed part.
-		out.Truncated = true
-		parseTCPOptions(b[20:], t)
+		// Options cut by the snap length: keep what was captured.
+		parseTCPOptions(b[20:], hdr-20, t)
 		return nil
 	}
-	parseTCPOptions(b[20:hdr], t)
-	out.Payload = b[hdr:]
-	if len(out.Payload) > out.PayloadLen {
-		out.Payload = out.Payload[:out.PayloadLen] // link-layer padding
-	}
+	parseTCPOptions(b[20:hdr], hdr-20, t)
+	out.Payload = b[hdr:min(len(b), hdr+out.PayloadLen)]
 	return nil
 }
 
-// parseTCPOptions reads the options it knows (RFC 9293 section 3.2, RFC 7323,
-// RFC 2018). A malformed option sets BadOptions and stops the walk.
-func parseTCPOptions(b []byte, t *TCP) {
+// parseTCPOptions reads the options it knows (RFC 9293 section 3.2, RFC
+// 7323, RFC 2018) from b, the captured part of an options area of size
+// bytes.
+func parseTCPOptions(b []byte, size int, t *TCP) {
 	for len(b) > 0 {
 		kind := b[0]
 		switch kind {
@@ -328,64 +487,98 @@ func parseTCPOptions(b []byte, t *TCP) {
 			return
 		case 1: // no-operation
 			b = b[1:]
+			size--
 			continue
 		}
+		if size < 2 {
+			t.BadOptions = true // a kind with no room for its length
+			return
+		}
 		if len(b) < 2 {
+			return // cut by the capture
+		}
+		n := int(b[1])
+		if n < 2 || n > size {
 			t.BadOptions = true
 			return
 		}
-		n := int(b[1])
-		if n < 2 || n > len(b) {
-			t.BadOptions = true
-			return
+		if n > len(b) {
+			return // cut by the capture
 		}
 		v := b[2:n]
 		switch kind {
-		case 2:
-			if len(v) == 2 {
-				t.MSS = binary.BigEndian.Uint16(v)
+		case 2: // maximum segment size
+			if len(v) != 2 {
+				t.BadOptions = true
+				break
 			}
-		case 3:
-			if len(v) == 1 {
-				t.WScale = int8(min(v[0], 14))
+			t.MSS = be16(v)
+		case 3: // window scale; a shift over 14 means 14 (RFC 7323 2.3)
+			if len(v) != 1 {
+				t.BadOptions = true
+				break
 			}
-		case 4:
+			t.WScale = int8(min(v[0], 14))
+		case 4: // SACK permitted
+			if len(v) != 0 {
+				t.BadOptions = true
+				break
+			}
 			t.SACKPermitted = true
-		case 5:
+		case 5: // SACK: 1 to 4 blocks of two 32-bit edges
+			if len(v) == 0 || len(v)%8 != 0 {
+				t.BadOptions = true
+				break
+			}
 			for len(v) >= 8 && t.NSACK < MaxSACKBlocks {
 				t.SACK[t.NSACK] = SACKBlock{binary.BigEndian.Uint32(v[0:4]), binary.BigEndian.Uint32(v[4:8])}
 				t.NSACK++
 				v = v[8:]
 			}
-		case 8:
-			if len(v) == 8 {
-				t.HasTimestamps = true
-				t.TSVal = binary.BigEndian.Uint32(v[0:4])
-				t.TSEcr = binary.BigEndian.Uint32(v[4:8])
+		case 8: // timestamps
+			if len(v) != 8 {
+				t.BadOptions = true
+				break
 			}
+			t.HasTimestamps = true
+			t.TSVal = binary.BigEndian.Uint32(v[0:4])
+			t.TSEcr = binary.BigEndian.Uint32(v[4:8])
 		}
 		b = b[n:]
+		size -= n
 	}
 }
 
-func decodeUDP(b []byte, out *Packet) error {
+// decodeUDP reads the UDP header (RFC 768).
+func decodeUDP(data []byte, pos int, out *Packet) error {
+	b := data[pos:]
+	wire := out.PayloadLen
+	if wire < 8 {
+		if out.Fragment {
+			return nil // the header is not all in this fragment
+		}
+		return errAt(decode.ErrMalformed, "udp datagram shorter than 8 bytes", pos)
+	}
 	if len(b) < 8 {
-		out.Truncated = true
-		return &decode.Error{Layer: "netpkt", Msg: "udp header shorter than 8 bytes", Err: decode.ErrTruncated}
+		return errAt(decode.ErrTruncated, "udp header cut by the capture", pos)
 	}
 	out.Proto = ProtoUDP
-	out.SrcPort = binary.BigEndian.Uint16(b[0:2])
-	out.DstPort = binary.BigEndian.Uint16(b[2:4])
-	out.PayloadLen -= 8
-	if l := int(binary.BigEndian.Uint16(b[4:6])); l >= 8 && l-8 < out.PayloadLen {
+	out.SrcPort = be16(b[0:2])
+	out.DstPort = be16(b[2:4])
+	out.PayloadLen = wire - 8
+	// The UDP length covers header and data. Believe it when it is shorter
+	// than what IP says; 0 (a jumbogram, RFC 2675 section 4) and other
+	// values below 8 are ignored.
+	if l := int(be16(b[4:6])); l >= 8 && l-8 < out.PayloadLen {
 		out.PayloadLen = l - 8
 	}
-	if out.PayloadLen < 0 {
-		out.PayloadLen = 0
-	}
-	out.Payload = b[8:]
-	if len(out.Payload) > out.PayloadLen {
-		out.Payload = out.Payload[:out.PayloadLen]
-	}
+	out.Payload = b[8:min(len(b), 8+out.PayloadLen)]
 	return nil
+}
+
+func be16(b []byte) uint16 { return binary.BigEndian.Uint16(b) }
+
+// errAt returns a netpkt error at offset off in the frame.
+func errAt(sentinel error, msg string, off int) error {
+	return &decode.Error{Layer: "netpkt", Msg: msg, Offset: off, Err: sentinel}
 }
