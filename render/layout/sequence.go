@@ -1,0 +1,731 @@
+package layout
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/timeline"
+)
+
+// kind is how an event is drawn.
+type kind uint8
+
+const (
+	kindArrow  kind = iota // an arrow between the lifelines
+	kindMarker             // a marker on the sender's lifeline, with a note
+	kindStall              // a head-of-line stall band
+	kindCenter             // a note across the lifelines (no direction)
+)
+
+// typeHOLStall is the analysis event of a head-of-line stall.
+const typeHOLStall decode.Type = "hol-stall"
+
+// classify decides how e is drawn: analysis findings become markers on
+// the sending side, connection-wide events notes, the rest arrows.
+func classify(e *decode.Event) kind {
+	if e.Dir != decode.C2S && e.Dir != decode.S2C {
+		return kindCenter
+	}
+	switch e.Layer {
+	case decode.LayerAnalysis:
+		if e.Type == typeHOLStall {
+			return kindStall
+		}
+		return kindMarker
+	case decode.LayerCapture:
+		return kindMarker
+	case decode.LayerTCP:
+		switch e.Type {
+		case decode.TypeRetransmission, decode.TypeFastRetransmission, decode.TypeOutOfOrder,
+			decode.TypeLostSegment, decode.TypeDupAck, decode.TypeZeroWindow, decode.TypeKeepAlive:
+			return kindMarker
+		}
+	}
+	return kindArrow
+}
+
+// row is one y position: the events of one packet in one direction, at
+// most one of them an arrow.
+type row struct {
+	t      time.Time // the packet's timestamp
+	tMono  time.Time // running maximum of t, for the time-to-y map
+	frame  int64
+	dir    decode.Dir
+	arrow  *timeline.Event
+	marks  []*timeline.Event
+	stall  *timeline.Event
+	center *timeline.Event
+	y      float64
+	// gap is an omitted run drawn just above this row.
+	gap *Omission
+}
+
+// join reports whether e belongs on r.
+func (r *row) join(e *timeline.Event, k kind) bool {
+	if r.center != nil || k == kindCenter || e.Frame != r.frame || e.Dir != r.dir {
+		return false
+	}
+	switch k {
+	case kindArrow:
+		return r.arrow == nil
+	case kindMarker:
+		return len(r.marks) < maxMarkersPerRow
+	case kindStall:
+		return r.stall == nil
+	}
+	return false
+}
+
+// sides returns the x of the sender's and receiver's lifelines and the
+// sender's outward direction (-1 left, +1 right).
+func (s *seq) sides(dir decode.Dir) (from, to, fromOut float64) {
+	if dir == decode.S2C {
+		return s.serverX, s.clientX, 1
+	}
+	return s.clientX, s.serverX, -1
+}
+
+// seq holds the state of one layout.
+type seq struct {
+	opts    Options
+	conn    *timeline.Conn
+	d       *Diagram
+	rows    []*row
+	trail   *Omission // an omitted run after the last row
+	summary *timeline.Event
+	drawn   int
+	total   int64
+
+	// texts decided before the geometry
+	labels    []string // per row: arrow label
+	notes     [][2]string
+	centers   []string
+	rttLabel  string
+	rttRows   [2]int // SYN row, ACK row; -1 if none
+	rttRow    int    // row whose left slot holds the label, or -1
+	rttValue  time.Duration
+	rttTip    string
+	clientX   float64
+	serverX   float64
+	noteEnd   [2]float64 // x where left/right notes end near the lifeline
+	noteWidth [2]float64 // width of the left and right note columns
+	span      float64
+}
+
+// Sequence lays out one connection's events as a sequence diagram: the
+// client's lifeline left, the server's right, time downward. events are
+// the connection's events in output order; its conn/summary event, if
+// present, fills the footer. conn may be nil, in which case the events'
+// Conn is used.
+//
+// The result depends only on its arguments, so equal inputs give equal
+// diagrams.
+func Sequence(conn *timeline.Conn, events []timeline.Event, opts Options) *Diagram {
+	if conn == nil {
+		for i := range events {
+			if events[i].Conn != nil {
+				conn = events[i].Conn
+				break
+			}
+		}
+		if conn == nil {
+			conn = &timeline.Conn{}
+			if len(events) > 0 {
+				conn.FirstTS, conn.FirstFrame = events[0].TS, events[0].Frame
+			}
+		}
+	}
+	s := &seq{opts: opts, conn: conn, d: &Diagram{}, rttRows: [2]int{-1, -1}, rttRow: -1}
+	s.buildRows(events)
+	s.texts()
+	s.columns()
+	s.header()
+	s.place()
+	s.draw()
+	s.footer()
+	s.legend()
+	s.d.Height = round(s.d.Height)
+	s.d.Stats = Stats{Events: s.total, Drawn: s.drawn, Omitted: s.total - int64(s.drawn), Rows: len(s.rows)}
+	return s.d
+}
+
+// buildRows drops the middle of an oversized connection and groups the
+// rest into rows.
+func (s *seq) buildRows(events []timeline.Event) {
+	// The summary is the last conn/summary event; other summaries (there
+	// should be none) are not drawn.
+	sum := -1
+	for i := len(events) - 1; i >= 0; i-- {
+		if events[i].Layer == decode.LayerConn && events[i].Type == decode.TypeSummary {
+			sum = i
+			break
+		}
+	}
+	if sum >= 0 {
+		s.summary = &events[sum]
+	}
+	var list []*timeline.Event
+	caller := s.opts.Omitted
+	callerAt := -1 // index in list before which the caller's run sits
+	for i := range events {
+		if caller != nil && caller.Count > 0 && i == caller.After {
+			callerAt = len(list)
+		}
+		if events[i].Layer == decode.LayerConn && events[i].Type == decode.TypeSummary {
+			continue
+		}
+		list = append(list, &events[i])
+	}
+	if caller != nil && caller.Count > 0 && callerAt < 0 {
+		callerAt = len(list)
+	}
+	s.total = int64(len(list))
+	if callerAt >= 0 {
+		s.total += caller.Count
+	}
+
+	// Drop the middle: keep head events, then tail events.
+	max := s.opts.maxEvents()
+	head, tail := len(list), 0
+	if len(list) > max {
+		head = max / 2
+		tail = max - head
+	}
+	var gap *Omission // the run being collected
+	flush := func() *Omission {
+		g := gap
+		gap = nil
+		return g
+	}
+	var pending *Omission
+	for j, e := range list {
+		if j == callerAt {
+			if gap == nil {
+				gap = &Omission{}
+			}
+			gap.merge(caller)
+		}
+		if j >= head && j < len(list)-tail {
+			if gap == nil {
+				gap = &Omission{}
+			}
+			gap.Add(e.Frame, e.TS)
+			continue
+		}
+		if gap != nil {
+			pending = flush()
+		}
+		s.add(e, pending)
+		pending = nil
+	}
+	if callerAt == len(list) {
+		if gap == nil {
+			gap = &Omission{}
+		}
+		gap.merge(caller)
+	}
+	s.trail = flush()
+}
+
+// add places e on the current row or a new one; gap is an omitted run
+// that precedes e.
+func (s *seq) add(e *timeline.Event, gap *Omission) {
+	k := classify(&e.Event)
+	var r *row
+	if n := len(s.rows); n > 0 && gap == nil && s.rows[n-1].join(e, k) {
+		r = s.rows[n-1]
+	} else {
+		r = &row{t: e.TS, tMono: e.TS, frame: e.Frame, dir: e.Dir, gap: gap}
+		if n > 0 && r.tMono.Before(s.rows[n-1].tMono) {
+			r.tMono = s.rows[n-1].tMono
+		}
+		s.rows = append(s.rows, r)
+	}
+	s.drawn++
+	switch k {
+	case kindArrow:
+		r.arrow = e
+	case kindMarker:
+		r.marks = append(r.marks, e)
+	case kindStall:
+		r.stall = e
+	case kindCenter:
+		r.center = e
+	}
+}
+
+// side returns 0 for notes on the client's side and 1 for the server's.
+func side(dir decode.Dir) int {
+	if dir == decode.S2C {
+		return 1
+	}
+	return 0
+}
+
+// texts decides every row's strings before any width is known.
+func (s *seq) texts() {
+	n := len(s.rows)
+	s.labels = make([]string, n)
+	s.notes = make([][2]string, n)
+	s.centers = make([]string, n)
+	for i, r := range s.rows {
+		if r.arrow != nil {
+			s.labels[i] = arrowLabel(&r.arrow.Event)
+		}
+		if len(r.marks) > 0 {
+			parts := make([]string, len(r.marks))
+			for k, m := range r.marks {
+				parts[k] = markerNote(&m.Event)
+			}
+			s.notes[i][side(r.dir)] = strings.Join(parts, " · ")
+		}
+		if r.stall != nil {
+			s.notes[i][1-side(r.dir)] = stallNote(&r.stall.Event)
+		}
+		if r.center != nil {
+			s.centers[i] = centerNote(&r.center.Event)
+		}
+	}
+	s.findRTT()
+}
+
+// findRTT finds the handshake-completing ACK and the SYN before it, and
+// picks the row that carries the RTT label: the free client-side slot
+// nearest the middle of the bracket.
+func (s *seq) findRTT() {
+	ack := -1
+	for i, r := range s.rows {
+		if r.arrow != nil && r.arrow.Layer == decode.LayerTCP && r.arrow.Type == decode.TypeACK && r.dir == decode.C2S {
+			if f, ok := r.arrow.Info.Get("rtt_ms"); ok && f.Kind == decode.KindDuration {
+				ack, s.rttValue = i, f.Duration()
+				break
+			}
+		}
+	}
+	if ack < 0 {
+		return
+	}
+	syn := -1
+	for i := ack - 1; i >= 0; i-- {
+		if r := s.rows[i]; r.arrow != nil && r.arrow.Layer == decode.LayerTCP && r.arrow.Type == decode.TypeSYN && r.dir == decode.C2S {
+			syn = i
+			break
+		}
+		if s.rows[i].gap != nil {
+			break // the SYN was omitted
+		}
+	}
+	if syn < 0 || s.rows[ack].gap != nil {
+		return
+	}
+	s.rttRows = [2]int{syn, ack}
+	s.rttLabel = "RTT " + millis(s.rttValue) + " ms"
+	s.rttTip = "handshake RTT " + millis(s.rttValue) + " ms\nSYN frame " + strconv.FormatInt(s.rows[syn].frame, 10) +
+		" → ACK frame " + strconv.FormatInt(s.rows[ack].frame, 10)
+	if f, ok := s.rows[ack].arrow.Info.Get("syn_to_synack_ms"); ok {
+		s.rttTip += "\nSYN → SYN-ACK " + value(f, maxTipValue) + " ms"
+	}
+	if f, ok := s.rows[ack].arrow.Info.Get("synack_to_ack_ms"); ok {
+		s.rttTip += "\nSYN-ACK → ACK " + value(f, maxTipValue) + " ms"
+	}
+	mid := float64(syn+ack) / 2
+	best := -1
+	for i := syn + 1; i < ack; i++ {
+		if s.notes[i][0] != "" || s.centers[i] != "" {
+			continue
+		}
+		if best < 0 || math.Abs(float64(i)-mid) < math.Abs(float64(best)-mid) {
+			best = i
+		}
+	}
+	s.rttRow = best
+}
+
+// columns fixes the x positions: frame and time labels, the axis, the
+// note columns and the lifelines.
+func (s *seq) columns() {
+	d := s.d
+	frameW := textWidth("frame", FontTick, false)
+	timeW := textWidth("ms", FontTick, false)
+	for _, r := range s.rows {
+		frameW = math.Max(frameW, textWidth(frameLabel(r.frame), FontTick, true))
+		timeW = math.Max(timeW, textWidth(s.timeLabel(r.t), FontTick, true))
+	}
+	xFrameR := pad + frameW
+	xTimeR := xFrameR + colGap + timeW
+	xAxis := xTimeR + axisTextGap + axisTickLen
+	d.Axis.Line = Line{X1: round(xAxis), X2: round(xAxis)}
+	d.Axis.Heads = []Text{
+		{X: round(xFrameR), S: "frame", Anchor: End, Class: TextAxisHead},
+		{X: round(xTimeR), S: "ms", Anchor: End, Class: TextAxisHead},
+	}
+
+	// Note columns, with room for stacked markers.
+	var need [2]float64
+	for i, r := range s.rows {
+		for sd := 0; sd < 2; sd++ {
+			if s.notes[i][sd] == "" {
+				continue
+			}
+			w := textWidth(s.notes[i][sd], FontNote, true) + s.stackOffset(r, sd)
+			need[sd] = math.Max(need[sd], w)
+		}
+	}
+	if s.rttLabel != "" {
+		need[0] = math.Max(need[0], textWidth(s.rttLabel, FontNote, true))
+	}
+	for sd := range need {
+		s.noteWidth[sd] = math.Min(math.Max(need[sd], minNoteCol), maxNoteCol)
+	}
+
+	// Heads.
+	roles := s.roles()
+	var headW [2]float64
+	for i, ap := range [2]string{s.conn.Client.String(), s.conn.Server.String()} {
+		headW[i] = math.Max(textWidth(roles[i], FontRole, false), textWidth(ap, FontAddr, true)) + 2*headPadX
+	}
+
+	// Span between the lifelines.
+	span := 0.0
+	for i := range s.rows {
+		span = math.Max(span, textWidth(s.labels[i], FontLabel, true)+2*labelPadX)
+		span = math.Max(span, textWidth(s.centers[i], FontBand, false)+2*(labelPadX+centerNotePadX))
+	}
+	span = math.Min(math.Max(span, minSpan), maxSpan)
+	span = math.Max(span, (headW[0]+headW[1])/2+headGap)
+
+	clientX := math.Max(xAxis+colGap+s.noteWidth[0]+noteInset, xTimeR+colGap+headW[0]/2)
+	right := func() float64 {
+		return math.Max(clientX+span+noteInset+s.noteWidth[1], clientX+span+headW[1]/2) + pad
+	}
+	width := right()
+	want := math.Max(float64(minCanvasWidth), s.titleWidth()+2*pad)
+	if width < want {
+		grow := math.Min(want-width, math.Max(0, maxSpan-span))
+		span += grow
+		width = want
+	}
+	s.clientX, s.serverX, s.span = round(clientX), round(clientX+span), span
+	s.noteEnd = [2]float64{s.clientX - noteInset, s.serverX + noteInset}
+	d.Width = round(math.Max(width, right()))
+
+	y := float64(pad + FontTitle)
+	for i, ap := range [2]string{s.conn.Client.String(), s.conn.Server.String()} {
+		x := []float64{s.clientX, s.serverX}[i]
+		top := y + subtitleGap + headTopGap
+		d.Heads[i] = Head{
+			Box:  Rect{X: round(x - headW[i]/2), Y: top, W: round(headW[i]), H: headHeight},
+			Role: Text{X: x, Y: top + headRoleBaseline, S: roles[i], Anchor: Middle, Class: TextRole},
+			Addr: Text{X: x, Y: top + headAddrBaseline, S: ap, Anchor: Middle, Class: TextAddr},
+		}
+	}
+}
+
+// stackOffset is the extra distance of a row's note from its lifeline
+// caused by stacked markers on that side.
+func (s *seq) stackOffset(r *row, sd int) float64 {
+	if side(r.dir) == sd && len(r.marks) > 1 {
+		return float64(len(r.marks)-1) * markerStep
+	}
+	return 0
+}
+
+func (s *seq) roles() [2]string {
+	if s.conn.Midstream {
+		return [2]string{"client (guessed)", "server (guessed)"}
+	}
+	return [2]string{"client", "server"}
+}
+
+func (s *seq) title() (string, string) {
+	t := "Connection " + strconv.Itoa(s.conn.ID)
+	if s.conn.Transport != 0 {
+		t += " · " + strings.ToUpper(s.conn.Transport.String())
+	}
+	if s.conn.Midstream {
+		t += " · picked up midstream"
+	}
+	sub := s.conn.Client.String() + " → " + s.conn.Server.String() +
+		" · first packet: frame " + strconv.FormatInt(s.conn.FirstFrame, 10) +
+		" at " + s.conn.FirstTS.UTC().Format("2006-01-02 15:04:05.000000 UTC")
+	return t, sub
+}
+
+func (s *seq) titleWidth() float64 {
+	t, sub := s.title()
+	return math.Max(textWidth(t, FontTitle, false), textWidth(sub, FontSubtitle, false))
+}
+
+func (s *seq) header() {
+	t, sub := s.title()
+	y := float64(pad + FontTitle)
+	s.d.Title = Text{X: pad, Y: y, S: t, Anchor: Start, Class: TextTitle}
+	s.d.Subtitle = Text{X: pad, Y: y + subtitleGap, S: sub, Anchor: Start, Class: TextSubtitle}
+	what := "connection"
+	if s.conn.Transport != 0 {
+		what = strings.ToUpper(s.conn.Transport.String()) + " connection"
+	}
+	s.d.Desc = "Sequence diagram of " + what + " " + strconv.Itoa(s.conn.ID) + " between client " +
+		s.conn.Client.String() + " and server " + s.conn.Server.String() + ": " +
+		strconv.FormatInt(s.total, 10) + " events, time downward in milliseconds since the first packet."
+}
+
+// place fixes every row's y. Rows keep their order; the space between two
+// rows grows with the logarithm of the time between them, and gaps of at
+// least IdleBreak, like omitted runs, become fixed-height bands.
+func (s *seq) place() {
+	d := s.d
+	headBottom := d.Heads[0].Box.Y + headHeight
+	for i := range d.Axis.Heads {
+		d.Axis.Heads[i].Y = headBottom - textDrop
+	}
+	idle := s.opts.idleBreak()
+	y := headBottom + firstRowGap
+	bandAt := func(top float64, cls, label, tip string) {
+		box := Rect{X: pad, Y: round(top), W: round(d.Width - 2*pad), H: breakHeight}
+		d.Bands = append(d.Bands, Band{Box: box, Class: cls, Tip: tip,
+			Label: Text{X: round((s.clientX + s.serverX) / 2), Y: round(top + breakHeight/2 + textDrop), S: label, Anchor: Middle, Class: TextBand}})
+	}
+	for i, r := range s.rows {
+		if i > 0 {
+			prev := s.rows[i-1]
+			dt := r.t.Sub(prev.tMono)
+			switch {
+			case r.gap != nil:
+				top := prev.y + bandMargin
+				bandAt(top, ClassOmitted, omittedLabel(r.gap), omittedTip(r.gap, s.conn.FirstTS))
+				y = top + breakHeight + rowSpacing
+			case dt >= idle:
+				top := prev.y + bandMargin
+				bandAt(top, ClassIdle, "… "+human(dt)+" idle …",
+					"no packets for "+human(dt)+" (frames "+strconv.FormatInt(prev.frame, 10)+" → "+strconv.FormatInt(r.frame, 10)+")")
+				y = top + breakHeight + rowSpacing
+			default:
+				y = prev.y + rowSpacing + gapExtra(dt)
+			}
+		} else if r.gap != nil {
+			top := headBottom + bandMargin
+			bandAt(top, ClassOmitted, omittedLabel(r.gap), omittedTip(r.gap, s.conn.FirstTS))
+			y = top + breakHeight + firstRowGap
+		}
+		r.y = round(y)
+	}
+	end := headBottom + minLifeline
+	if n := len(s.rows); n > 0 {
+		end = math.Max(end, s.rows[n-1].y+tailGap)
+	}
+	if s.trail != nil {
+		top := end - tailGap + bandMargin
+		if len(s.rows) == 0 {
+			top = headBottom + bandMargin
+		}
+		bandAt(top, ClassOmitted, omittedLabel(s.trail), omittedTip(s.trail, s.conn.FirstTS))
+		end = math.Max(end, top+breakHeight+tailGap)
+	}
+	end = round(end)
+
+	// Lifelines, broken by the bands drawn so far (idle and omitted).
+	for _, x := range []float64{s.clientX, s.serverX} {
+		top := headBottom
+		for _, b := range d.Bands {
+			d.Lifelines = append(d.Lifelines, Line{X1: x, Y1: top, X2: x, Y2: b.Box.Y})
+			top = b.Box.Y + b.Box.H
+		}
+		if top < end {
+			d.Lifelines = append(d.Lifelines, Line{X1: x, Y1: top, X2: x, Y2: end})
+		}
+	}
+	d.Axis.Line.Y1, d.Axis.Line.Y2 = headBottom, end
+	d.Height = end
+}
+
+// gapExtra is the extra space for a time gap between rows: pxPerDecade
+// per tenfold growth above gapFloor, at most maxGapExtra.
+func gapExtra(dt time.Duration) float64 {
+	if dt <= gapFloor {
+		return 0
+	}
+	return math.Min(maxGapExtra, pxPerDecade*math.Log10(float64(dt)/float64(gapFloor)))
+}
+
+// yAt maps a time to a y by linear interpolation between rows.
+func (s *seq) yAt(t time.Time) float64 {
+	n := len(s.rows)
+	if n == 0 {
+		return s.d.Axis.Line.Y1
+	}
+	if !t.After(s.rows[0].tMono) {
+		return s.rows[0].y
+	}
+	for i := 1; i < n; i++ {
+		a, b := s.rows[i-1], s.rows[i]
+		if t.After(b.tMono) {
+			continue
+		}
+		span := b.tMono.Sub(a.tMono)
+		if span <= 0 {
+			return a.y
+		}
+		f := float64(t.Sub(a.tMono)) / float64(span)
+		return a.y + f*(b.y-a.y)
+	}
+	return s.rows[n-1].y
+}
+
+// draw places the arrows, markers, notes, axis labels, stall bands and
+// the RTT bracket.
+func (s *seq) draw() {
+	d := s.d
+	lastTime, lastFrame := "", int64(-1)
+	labelRoom := s.span - 2*labelPadX
+	for i, r := range s.rows {
+		y := r.y
+		// Axis: a tick and label for each new time, a frame label for
+		// each new packet.
+		if tl := s.timeLabel(r.t); tl != lastTime {
+			lastTime = tl
+			d.Axis.Ticks = append(d.Axis.Ticks, Line{X1: d.Axis.Line.X1 - axisTickLen, Y1: y, X2: d.Axis.Line.X1, Y2: y})
+			d.Axis.Times = append(d.Axis.Times, Text{X: d.Axis.Heads[1].X, Y: y + textDrop, S: tl, Anchor: End, Class: TextTick})
+		}
+		if r.frame != lastFrame {
+			lastFrame = r.frame
+			d.Axis.Frames = append(d.Axis.Frames, Text{X: d.Axis.Heads[0].X, Y: y + textDrop, S: frameLabel(r.frame), Anchor: End, Class: TextFrame})
+		}
+		d.Guides = append(d.Guides, Line{X1: d.Axis.Line.X1, Y1: y, X2: s.clientX, Y2: y})
+
+		id := strconv.Itoa(i + 1)
+		from, to, fromOut := s.sides(r.dir)
+		if r.arrow != nil {
+			e := &r.arrow.Event
+			dirSign := math.Copysign(1, to-from)
+			base := to - dirSign*arrowHeadLen
+			a := Arrow{
+				ID:    "a" + id,
+				Type:  clean(string(e.Type), maxTipValue),
+				Line:  Line{X1: from, Y1: y, X2: round(base), Y2: y},
+				Head:  [3]Point{{X: to, Y: y}, {X: round(base), Y: y - arrowHeadHalf}, {X: round(base), Y: y + arrowHeadHalf}},
+				Label: Text{X: round((from + to) / 2), Y: y - labelRise, S: fit(s.labels[i], labelRoom, FontLabel, true), Anchor: Middle, Class: TextLabel},
+				Class: arrowClass(e),
+				Hit:   Rect{X: math.Min(from, to), Y: y - hitAbove, W: math.Abs(to - from), H: hitAbove + hitBelow},
+				Tip:   s.tip(e),
+			}
+			if f, ok := e.Info.Get("retransmission"); ok && f.Bool() {
+				a.Dashed = true
+			}
+			d.Arrows = append(d.Arrows, a)
+		}
+		for k, m := range r.marks {
+			e := &m.Event
+			d.Markers = append(d.Markers, Marker{
+				ID: "m" + id + "-" + strconv.Itoa(k+1), Type: clean(string(e.Type), maxTipValue),
+				X: round(from + fromOut*float64(k)*markerStep), Y: y, R: markerRadius,
+				Shape: markerShape(e), Class: markerClass(e), Tip: s.tip(e),
+			})
+		}
+		if len(r.marks) > 0 {
+			sd := side(r.dir)
+			s.sideNote(i, r, sd, ClassWarning, joinTips(s, r.marks))
+		}
+		if r.stall != nil {
+			e := &r.stall.Event
+			sd := 1 - side(r.dir)
+			tip := s.tip(e)
+			s.sideNote(i, r, sd, ClassStall, tip)
+			y1 := s.yAt(stallStart(e))
+			if y-y1 < minBandHeight {
+				y1 = y - minBandHeight
+			}
+			d.Bands = append(d.Bands, Band{
+				Box:   Rect{X: s.clientX, Y: round(y1), W: round(s.serverX - s.clientX), H: round(y - y1)},
+				Class: ClassStall, Tip: tip,
+			})
+		}
+		if r.center != nil {
+			e := &r.center.Event
+			room := s.span - 2*labelPadX
+			txt := fit(s.centers[i], room-2*centerNotePadX, FontBand, false)
+			w := textWidth(txt, FontBand, false) + 2*centerNotePadX
+			mid := round((s.clientX + s.serverX) / 2)
+			d.Notes = append(d.Notes, Note{
+				Text:  Text{X: mid, Y: y + textDrop, S: txt, Anchor: Middle, Class: TextBand},
+				Box:   &Rect{X: round(mid - w/2), Y: y - centerNoteHalf, W: round(w), H: 2 * centerNoteHalf},
+				Class: centerClass(e), Tip: s.tip(e),
+			})
+		}
+	}
+	s.bracket()
+}
+
+// sideNote writes row i's note on side sd.
+func (s *seq) sideNote(i int, r *row, sd int, class, tip string) {
+	off := s.stackOffset(r, sd)
+	txt := fit(s.notes[i][sd], s.noteWidth[sd]-off, FontNote, true)
+	x, anchor := s.noteEnd[0]-off, End
+	if sd == 1 {
+		x, anchor = s.noteEnd[1]+off, Start
+	}
+	s.d.Notes = append(s.d.Notes, Note{
+		Text:  Text{X: round(x), Y: r.y + textDrop, S: txt, Anchor: anchor, Class: TextNote},
+		Class: class, Tip: tip,
+	})
+}
+
+func joinTips(s *seq, marks []*timeline.Event) string {
+	parts := make([]string, len(marks))
+	for k, m := range marks {
+		parts[k] = s.tip(&m.Event)
+	}
+	return strings.Join(parts, "\n\n")
+}
+
+// bracket draws the handshake RTT between the SYN and the ACK.
+func (s *seq) bracket() {
+	if s.rttRows[0] < 0 {
+		return
+	}
+	y1, y2 := s.rows[s.rttRows[0]].y, s.rows[s.rttRows[1]].y
+	x := s.clientX - bracketInset
+	ly := round((y1+y2)/2 + textDrop)
+	if s.rttRow >= 0 {
+		ly = s.rows[s.rttRow].y + textDrop
+	}
+	s.d.Brackets = append(s.d.Brackets, Bracket{
+		Spine: Line{X1: x, Y1: y1, X2: x, Y2: y2},
+		Tick:  bracketTick,
+		Label: Text{X: s.noteEnd[0], Y: ly, S: fit(s.rttLabel, s.noteWidth[0], FontNote, true), Anchor: End, Class: TextNote},
+		Class: ClassRTT,
+		Tip:   s.rttTip,
+	})
+}
+
+// stallStart is when a head-of-line stall began: its end minus its
+// duration, or its "start" field.
+func stallStart(e *decode.Event) time.Time {
+	if f, ok := e.Info.Get("duration_ms"); ok && f.Kind == decode.KindDuration && f.Duration() >= 0 {
+		return e.TS.Add(-f.Duration())
+	}
+	if f, ok := e.Info.Get("start"); ok && f.Kind == decode.KindString {
+		if t, err := time.Parse(time.RFC3339Nano, f.Str); err == nil {
+			return t
+		}
+	}
+	return e.TS
+}
+
+func (s *seq) timeLabel(t time.Time) string { return millis(t.Sub(s.conn.FirstTS)) }
+
+func frameLabel(f int64) string { return "#" + strconv.FormatInt(f, 10) }
+
+func omittedLabel(o *Omission) string {
+	return "… " + grouped(o.Count) + " events omitted (frames " + strconv.FormatInt(o.FirstFrame, 10) +
+		"–" + strconv.FormatInt(o.LastFrame, 10) + ", " + human(o.LastTS.Sub(o.FirstTS)) + ") …"
+}
+
+func omittedTip(o *Omission, first time.Time) string {
+	return grouped(o.Count) + " events omitted to bound the diagram's size\nframes " +
+		strconv.FormatInt(o.FirstFrame, 10) + " – " + strconv.FormatInt(o.LastFrame, 10) +
+		"\n+" + millis(o.FirstTS.Sub(first)) + " ms – +" + millis(o.LastTS.Sub(first)) + " ms"
+}
