@@ -157,11 +157,11 @@ type Band struct {
 // Bracket is a vertical bracket from Y1 to Y2 at X, with end ticks
 // pointing right, and its label.
 type Bracket struct {
-	Spine Line   `json:"spine"`
+	Spine Line    `json:"spine"`
 	Tick  float64 `json:"tick"`
-	Label Text   `json:"label"`
-	Class string `json:"class"`
-	Tip   string `json:"tip"`
+	Label Text    `json:"label"`
+	Class string  `json:"class"`
+	Tip   string  `json:"tip"`
 }
 
 // Arrow is one directional event.

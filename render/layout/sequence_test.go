@@ -3,10 +3,16 @@ package layout_test
 import (
 	"encoding/json"
 	"flag"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/wiretrace/wiretrace/render/layout"
 	"github.com/wiretrace/wiretrace/render/layout/layouttest"
+	"github.com/wiretrace/wiretrace/timeline"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -28,4 +34,201 @@ func TestGolden(t *testing.T) {
 		})
 	}
 	layouttest.CheckGlob(t, "testdata/*.golden", files)
+}
+
+// jsonStrings returns every string in d's JSON form, with its path.
+func jsonStrings(t *testing.T, d *layout.Diagram) map[string]string {
+	t.Helper()
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case string:
+			out[path] = v
+		case []any:
+			for i, e := range v {
+				walk(path+"["+strconv.Itoa(i)+"]", e)
+			}
+		case map[string]any:
+			for k, e := range v {
+				walk(path+"."+k, e)
+			}
+		}
+	}
+	walk("", v)
+	return out
+}
+
+// TestHostile checks that wire strings reach the diagram cleaned: valid
+// UTF-8, no control or bidirectional characters (tooltips keep their own
+// line breaks), and bounded.
+func TestHostile(t *testing.T) {
+	c := layouttest.Hostile()
+	d := layout.Sequence(c.Conn, c.Events, layout.Options{})
+	for path, s := range jsonStrings(t, d) {
+		if !utf8.ValidString(s) {
+			t.Errorf("%s: invalid UTF-8 %q", path, s)
+		}
+		for _, r := range s {
+			if r == '\n' && strings.HasSuffix(path, ".tip") {
+				continue
+			}
+			if unicode.IsControl(r) || r == '\u202e' || r == '\u2066' {
+				t.Errorf("%s: contains %U: %q", path, r, s)
+				break
+			}
+		}
+		if len(s) > 16<<10 {
+			t.Errorf("%s: %d bytes, want a bounded string", path, len(s))
+		}
+	}
+	b, _ := json.Marshal(d)
+	if len(b) > 1<<20 {
+		t.Errorf("diagram JSON is %d bytes for %d events; want it bounded", len(b), len(c.Events))
+	}
+}
+
+// TestBounded lays out 100,000 events: only MaxEvents are drawn, the rest
+// are counted in one omitted band, and the diagram stays the same size as
+// with a tenth of the events.
+func TestBounded(t *testing.T) {
+	big := layouttest.Bulk(100_000)
+	d := layout.Sequence(big.Conn, big.Events, layout.Options{})
+	if d.Stats.Drawn != layout.DefaultMaxEvents {
+		t.Errorf("drawn %d events; want %d", d.Stats.Drawn, layout.DefaultMaxEvents)
+	}
+	if want := int64(100_000 + 3 - layout.DefaultMaxEvents); d.Stats.Omitted != want {
+		t.Errorf("omitted %d; want %d", d.Stats.Omitted, want)
+	}
+	var omitted []layout.Band
+	for _, b := range d.Bands {
+		if b.Class == layout.ClassOmitted {
+			omitted = append(omitted, b)
+		}
+	}
+	if len(omitted) != 1 || !strings.Contains(omitted[0].Label.S, "98,003 events omitted") {
+		t.Errorf("omitted bands %+v; want one counting 98,003 events", omitted)
+	}
+	if len(d.Arrows) > layout.DefaultMaxEvents {
+		t.Errorf("%d arrows; want at most %d", len(d.Arrows), layout.DefaultMaxEvents)
+	}
+	small := layouttest.Bulk(10_000)
+	ds := layout.Sequence(small.Conn, small.Events, layout.Options{})
+	if d.Height > ds.Height+layout.FontTitle || len(d.Arrows) != len(ds.Arrows) {
+		t.Errorf("100,000 events: height %v, %d arrows; 10,000 events: height %v, %d arrows; want equal",
+			d.Height, len(d.Arrows), ds.Height, len(ds.Arrows))
+	}
+}
+
+// TestCallerOmission checks that a run the caller dropped (as DirWriter
+// does) and the run Sequence drops become one band with the total count.
+func TestCallerOmission(t *testing.T) {
+	c := layouttest.Bulk(1000)
+	events := append(append([]timeline.Event{}, c.Events[:400]...), c.Events[700:]...)
+	o := &layout.Omission{After: 400}
+	for _, e := range c.Events[400:700] {
+		o.Add(e.Frame, e.TS)
+	}
+	d := layout.Sequence(c.Conn, events, layout.Options{MaxEvents: 200, Omitted: o})
+	if d.Stats.Events != 1003 || d.Stats.Drawn != 200 {
+		t.Errorf("stats %+v; want 1003 events, 200 drawn", d.Stats)
+	}
+	var labels []string
+	for _, b := range d.Bands {
+		if b.Class == layout.ClassOmitted {
+			labels = append(labels, b.Label.S)
+		}
+	}
+	if len(labels) != 1 || !strings.Contains(labels[0], "803 events omitted (frames 101–903") {
+		t.Errorf("omitted bands %q; want one of 803 events, frames 101–903", labels)
+	}
+
+	// Within MaxEvents, the caller's run still shows.
+	d = layout.Sequence(c.Conn, events, layout.Options{Omitted: o})
+	labels = labels[:0]
+	for _, b := range d.Bands {
+		if b.Class == layout.ClassOmitted {
+			labels = append(labels, b.Label.S)
+		}
+	}
+	if len(labels) != 1 || !strings.Contains(labels[0], "300 events omitted (frames 401–700") {
+		t.Errorf("omitted bands %q; want one of 300 events, frames 401–700", labels)
+	}
+}
+
+// TestIdleBreak checks that a gap of IdleBreak or more is cut and
+// labelled, and a shorter one is not.
+func TestIdleBreak(t *testing.T) {
+	c := layouttest.HandshakeDataFIN() // 2.5 s idle before the FIN
+	for _, tc := range []struct {
+		idle time.Duration
+		want string
+	}{
+		{0, "… 2.5 s idle …"},
+		{3 * time.Second, ""},
+		{100 * time.Millisecond, "… 2.5 s idle …"},
+	} {
+		d := layout.Sequence(c.Conn, c.Events, layout.Options{IdleBreak: tc.idle})
+		got := ""
+		for _, b := range d.Bands {
+			if b.Class == layout.ClassIdle {
+				got = b.Label.S
+			}
+		}
+		if got != tc.want {
+			t.Errorf("IdleBreak %v: idle label %q; want %q", tc.idle, got, tc.want)
+		}
+	}
+}
+
+// TestGeometry checks invariants on every test case: rows go down, texts
+// of one row never share a y with another row's, arrows end on the
+// lifelines, and everything lies inside the canvas.
+func TestGeometry(t *testing.T) {
+	cases := append(layouttest.Cases(), layouttest.Hostile(), layouttest.Bulk(3000))
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			d := layout.Sequence(c.Conn, c.Events, layout.Options{})
+			cx, sx := d.Heads[0].Role.X, d.Heads[1].Role.X
+			last := -1.0
+			for _, a := range d.Arrows {
+				if a.Line.Y1 <= last {
+					t.Errorf("arrow %s at y %v after y %v", a.ID, a.Line.Y1, last)
+				}
+				last = a.Line.Y1
+				if a.Line.X1 != cx && a.Line.X1 != sx || a.Head[0].X != cx && a.Head[0].X != sx || a.Line.X1 == a.Head[0].X {
+					t.Errorf("arrow %s from %v to %v; want between lifelines %v and %v", a.ID, a.Line.X1, a.Head[0].X, cx, sx)
+				}
+			}
+			in := func(what string, x, y float64) {
+				if x < 0 || x > d.Width || y < 0 || y > d.Height {
+					t.Errorf("%s at (%v, %v) outside the %vx%v canvas", what, x, y, d.Width, d.Height)
+				}
+			}
+			for _, n := range d.Notes {
+				in("note "+n.Text.S, n.Text.X, n.Text.Y)
+				w := float64(utf8.RuneCountInString(n.Text.S)) * layout.FontNote * 0.62
+				switch n.Text.Anchor {
+				case layout.End:
+					in("note start "+n.Text.S, n.Text.X-w, n.Text.Y)
+				case layout.Start:
+					in("note end "+n.Text.S, n.Text.X+w, n.Text.Y)
+				}
+			}
+			for _, c := range d.Footer.Cells {
+				in("cell "+c.Key.S, c.Key.X, c.Value.Y)
+			}
+			for _, l := range d.Legend {
+				in("legend "+l.Label.S, l.Label.X, l.Label.Y)
+			}
+		})
+	}
 }
