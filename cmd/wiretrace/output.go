@@ -10,6 +10,7 @@ import (
 	"github.com/wiretrace/wiretrace/decode/tcpflow"
 	"github.com/wiretrace/wiretrace/internal/iostreams"
 	"github.com/wiretrace/wiretrace/render/jsonl"
+	"github.com/wiretrace/wiretrace/render/svg"
 	"github.com/wiretrace/wiretrace/render/text"
 	"github.com/wiretrace/wiretrace/timeline"
 )
@@ -92,7 +93,7 @@ func newOutputs(ios *iostreams.Streams, o *OutputOptions, stream bool) (*outputs
 		if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 			return nil, fmt.Errorf("--svg: %w", err)
 		}
-		out.svg = newSVGWriter(o.OutDir)
+		out.svg = svg.NewDirWriter(o.OutDir)
 	}
 	// With --svg, stdout lists the files written unless a format was asked
 	// for explicitly.
