@@ -189,7 +189,7 @@ type filterNode struct {
 // normalized (addresses canonical, ports numeric).
 type filterPrim struct {
 	proto string // "", tcp, udp, icmp, icmp6, ip, ip6, arp, ether
-	dir   string // "", src, dst, "src and dst" ("src or dst" is "")
+	dir   string // "", src, dst, "src or dst", "src and dst"
 	kind  string // "", host, net, port
 	id    string
 	off   int
@@ -352,10 +352,9 @@ func (p *filterParser) parsePrim() (filterPrim, error) {
 		if prim.dir == "src" && p.pos+1 < len(p.toks) {
 			j, d := p.toks[p.pos], p.toks[p.pos+1]
 			if (j.kind == tokAnd || j.kind == tokOr) && d.kind == tokWord && d.text == "dst" {
+				prim.dir = "src or dst"
 				if j.kind == tokAnd {
 					prim.dir = "src and dst"
-				} else {
-					prim.dir = ""
 				}
 				p.pos += 2
 			}
@@ -403,6 +402,9 @@ func (p *filterParser) parsePrim() (filterPrim, error) {
 			return prim, p.errorf(t.off, "syntax error: %q needs a value, got %q", prim.String(), t.text)
 		}
 		// Protocol alone: "tcp", "ip6".
+		if prim.proto == "" {
+			return prim, p.errorf(prim.off, "syntax error: no protocol, host, net or port")
+		}
 		if prim.proto == "ether" {
 			return prim, p.errorf(prim.off, "syntax error: \"ether\" needs host, src or dst")
 		}

@@ -155,6 +155,8 @@ var filterCases = []struct {
 	{"tcp src port 80", nil},
 	{"src or dst port 80", []string{"tcp4-80"}},
 	{"src and dst port 80", nil},
+	{"src && dst port 80", nil},
+	{"src || dst port 80 or port 53", []string{"tcp4-80", "udp4-53", "udp6-53"}},
 	{"udp and dst port 53", []string{"udp4-53", "udp6-53"}},
 	{"host 10.0.0.1", []string{"tcp4-80", "udp4-53", "tcp4-ssh-reply", "icmp4", "arp", "tcp4-opts-443", "tcp4-frag", "udp4-quic-443"}},
 	{"ip host 10.0.0.1", []string{"tcp4-80", "udp4-53", "tcp4-ssh-reply", "icmp4", "tcp4-opts-443", "tcp4-frag", "udp4-quic-443"}},
@@ -334,6 +336,7 @@ func TestCompileFilterErrors(t *testing.T) {
 		{"len > 100", `filter "len > 100": not supported: byte and length expressions ('>') (offset 4)`},
 		{"greater 100", `filter "greater 100": not supported: length tests ("greater") (offset 0)`},
 		{"ether host 1.2.3.4", `filter "ether host 1.2.3.4": invalid Ethernet address "1.2.3.4" (offset 11)`},
+		{"src or dst", `filter "src or dst": syntax error: "src or dst" needs a value (offset 10)`},
 		{"tcp # comment", `filter "tcp # comment": syntax error: unexpected '#' (offset 4)`},
 	} {
 		t.Run(tc.expr, func(t *testing.T) {
@@ -384,4 +387,56 @@ func TestCompileFilterSnaplen(t *testing.T) {
 			t.Errorf("ret #%d; want #96 or #0", r.Val)
 		}
 	}
+}
+
+// FuzzCompileFilter: any expression either fails with a one-line
+// *FilterError or compiles to a program the BPF VM accepts (jumps in range,
+// ends in a return) and runs on every test frame without error.
+func FuzzCompileFilter(f *testing.F) {
+	for _, tc := range filterCases {
+		f.Add(tc.expr) // every supported form
+	}
+	f.Add("tcp prot 80")                  // syntax error after a qualifier
+	f.Add("not (port 1 or (udp and 2))")  // nesting, repeated qualifiers
+	f.Add("src or dst")                   // direction with no value
+	f.Add("ip6 net 2001:db8::/33 or ip")  // IPv6 prefix off a word boundary
+	f.Add("tcp[13] & 2 != 0")             // unsupported byte expression
+	f.Add("((((((((((tcp))))))))))")      // deep parentheses
+	f.Add("port 1 or 2 or 3 or 4 or 5 6") // trailing junk
+	var frames [][]byte
+	for _, fr := range filterFrames {
+		frames = append(frames, buildFrame(f, fr))
+	}
+	f.Fuzz(func(t *testing.T, expr string) {
+		raw, err := CompileFilter(expr, layers.LinkTypeEthernet)
+		if err != nil {
+			var fe *FilterError
+			if raw != nil || !errors.As(err, &fe) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("CompileFilter(%q) = %d instructions, %v", expr, len(raw), err)
+			}
+			if strings.Contains(err.Error(), "internal error") {
+				t.Fatalf("CompileFilter(%q): %v", expr, err)
+			}
+			return
+		}
+		if raw == nil {
+			if strings.TrimSpace(expr) != "" {
+				t.Fatalf("CompileFilter(%q): no program and no error", expr)
+			}
+			return
+		}
+		prog := make([]bpf.Instruction, len(raw))
+		for i, r := range raw {
+			prog[i] = r.Disassemble()
+		}
+		vm, err := bpf.NewVM(prog)
+		if err != nil {
+			t.Fatalf("CompileFilter(%q): VM rejects the program: %v", expr, err)
+		}
+		for _, fr := range frames {
+			if _, err := vm.Run(fr); err != nil {
+				t.Fatalf("CompileFilter(%q): run: %v", expr, err)
+			}
+		}
+	})
 }
