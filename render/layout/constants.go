@@ -107,12 +107,14 @@ const (
 	// rowSpacing is the least distance between two rows: a label line
 	// above the arrow plus air.
 	rowSpacing = 24
-	// gapFloor is the time gap below which rows sit at rowSpacing.
-	gapFloor = 100 * time.Microsecond
+	// minGapFloor is the least time gap that gets extra space; gaps at or
+	// below the connection's median gap get none either (see gapFloor).
+	minGapFloor = 100 * time.Microsecond
 	// pxPerDecade is the extra space added for each tenfold growth of the
-	// time gap above gapFloor: 1 ms adds 10, 100 ms adds 30.
+	// time gap above the floor: with the floor at 100 µs, 1 ms adds 10 and
+	// 100 ms adds 30.
 	pxPerDecade = 10
-	// maxGapExtra caps that extra space (reached at 10 s).
+	// maxGapExtra caps that extra space (five decades above the floor).
 	maxGapExtra = 50
 	// breakHeight is the height of an idle break or omitted band.
 	breakHeight = 34
@@ -149,6 +151,9 @@ const (
 	// the lifelines (decode errors and other connection-wide events).
 	centerNotePadX = 8
 	centerNoteHalf = 9
+	// centerNoteClear is extra space below a centred note's row, so the
+	// next arrow's label clears the note's box.
+	centerNoteClear = 4
 )
 
 // The RTT bracket, left of the client lifeline.

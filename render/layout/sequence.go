@@ -2,6 +2,7 @@ package layout
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -392,7 +393,7 @@ func (s *seq) columns() {
 	span := 0.0
 	for i := range s.rows {
 		span = math.Max(span, textWidth(s.labels[i], FontLabel, true)+2*labelPadX)
-		span = math.Max(span, textWidth(s.centers[i], FontBand, false)+2*(labelPadX+centerNotePadX))
+		span = math.Max(span, textWidth(s.centers[i], FontNote, true)+2*(labelPadX+centerNotePadX))
 	}
 	span = math.Min(math.Max(span, minSpan), maxSpan)
 	span = math.Max(span, (headW[0]+headW[1])/2+headGap)
@@ -483,6 +484,7 @@ func (s *seq) place() {
 		d.Axis.Heads[i].Y = headBottom - textDrop
 	}
 	idle := s.opts.idleBreak()
+	floor := s.gapFloor()
 	y := headBottom + firstRowGap
 	bandAt := func(top float64, cls, label, tip string) {
 		box := Rect{X: pad, Y: round(top), W: round(d.Width - 2*pad), H: breakHeight}
@@ -504,7 +506,10 @@ func (s *seq) place() {
 					"no packets for "+human(dt)+" (frames "+strconv.FormatInt(prev.frame, 10)+" → "+strconv.FormatInt(r.frame, 10)+")")
 				y = top + breakHeight + rowSpacing
 			default:
-				y = prev.y + rowSpacing + gapExtra(dt)
+				y = prev.y + rowSpacing + gapExtra(dt, floor)
+				if prev.center != nil {
+					y += centerNoteClear
+				}
 			}
 		} else if r.gap != nil {
 			top := headBottom + bandMargin
@@ -542,13 +547,30 @@ func (s *seq) place() {
 	d.Height = end
 }
 
+// gapFloor is the time gap below which rows get no extra space: the
+// connection's median gap between rows, at least minGapFloor, so that a
+// steady stream of packets packs tightly and only its pauses stand out.
+func (s *seq) gapFloor() time.Duration {
+	var gaps []time.Duration
+	for i := 1; i < len(s.rows); i++ {
+		if dt := s.rows[i].t.Sub(s.rows[i-1].tMono); dt > 0 {
+			gaps = append(gaps, dt)
+		}
+	}
+	if len(gaps) == 0 {
+		return minGapFloor
+	}
+	slices.Sort(gaps)
+	return max(minGapFloor, gaps[len(gaps)/2])
+}
+
 // gapExtra is the extra space for a time gap between rows: pxPerDecade
-// per tenfold growth above gapFloor, at most maxGapExtra.
-func gapExtra(dt time.Duration) float64 {
-	if dt <= gapFloor {
+// per tenfold growth above floor, at most maxGapExtra.
+func gapExtra(dt, floor time.Duration) float64 {
+	if dt <= floor {
 		return 0
 	}
-	return math.Min(maxGapExtra, pxPerDecade*math.Log10(float64(dt)/float64(gapFloor)))
+	return math.Min(maxGapExtra, pxPerDecade*math.Log10(float64(dt)/float64(floor)))
 }
 
 // yAt maps a time to a y by linear interpolation between rows.
@@ -646,11 +668,11 @@ func (s *seq) draw() {
 		if r.center != nil {
 			e := &r.center.Event
 			room := s.span - 2*labelPadX
-			txt := fit(s.centers[i], room-2*centerNotePadX, FontBand, false)
-			w := textWidth(txt, FontBand, false) + 2*centerNotePadX
+			txt := fit(s.centers[i], room-2*centerNotePadX, FontNote, true)
+			w := textWidth(txt, FontNote, true) + 2*centerNotePadX
 			mid := round((s.clientX + s.serverX) / 2)
 			d.Notes = append(d.Notes, Note{
-				Text:  Text{X: mid, Y: y + textDrop, S: txt, Anchor: Middle, Class: TextBand},
+				Text:  Text{X: mid, Y: y + textDrop, S: txt, Anchor: Middle, Class: TextNote},
 				Box:   &Rect{X: round(mid - w/2), Y: y - centerNoteHalf, W: round(w), H: 2 * centerNoteHalf},
 				Class: centerClass(e), Tip: s.tip(e),
 			})

@@ -128,7 +128,7 @@ func Write(w io.Writer, d *layout.Diagram) error {
 	x.raw(style())
 	x.raw("</style>\n")
 	x.raw(`<defs><pattern id="hatch" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">` +
-		`<rect width="8" height="8" fill="#F6F8FA"/><line x1="0" y1="0" x2="0" y2="8" stroke="#D0D7DE" stroke-width="3"/></pattern></defs>` + "\n")
+		`<rect width="8" height="8" fill="#F6F8FA"/><line x1="0" y1="0" x2="0" y2="8" stroke="#C9D1D9" stroke-width="3"/></pattern></defs>` + "\n")
 	x.raw(`<rect width="100%" height="100%" fill="#FFFFFF"/>` + "\n")
 
 	x.text(d.Title)
