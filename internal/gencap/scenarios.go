@@ -1,0 +1,630 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wiretrace/wiretrace/internal/netns"
+)
+
+// Ports. The client binds fixed ports too, so reruns differ only in what
+// the kernel picks (ISNs, timestamp offsets) and in timing.
+const (
+	serverPort     = 8080
+	closedPort     = 8081
+	udpServerPort  = 40123
+	clientPortBase = 40000
+
+	// routerDelay is the router's delay toward the client (an RTT of
+	// about 10 ms), in every scenario but tcp-zero-window.
+	routerDelay = 10 * time.Millisecond
+
+	// peerTimeout bounds every connection of a scenario.
+	peerTimeout = 30 * time.Second
+)
+
+// side is where a capture is taken: the client's or the server's veth,
+// inside that host's namespace.
+type side int
+
+const (
+	atClient side = iota
+	atServer
+)
+
+func (s side) String() string {
+	if s == atServer {
+		return "server"
+	}
+	return "client"
+}
+
+// output is one capture file of a scenario.
+type output struct {
+	name string // file name without extension
+	at   side
+}
+
+type scenario struct {
+	name string
+	// desc is the README paragraph: what the peers did, where it was
+	// captured, what to look for.
+	desc    string
+	delay   time.Duration // router delay toward the client; 0: none
+	router  func(r *netns.Router) error
+	filter  string
+	snaplen int // 0: whole packets
+	outs    []output
+	// variants: also write the classic-pcap link-type variants.
+	variants bool
+	run      func(e *env) error
+}
+
+var scenarios = []scenario{
+	{
+		name:     "tcp-basic",
+		desc:     `The client (198.18.1.2:40000) connects to the server (198.18.2.2:8080), sends one HTTP/1.1 GET request, and the server answers with exactly 20000 bytes (an HTTP header and a text body of numbered 64-byte lines). The client reads all 20000 bytes and closes first; the server sees EOF and closes too, so there is a FIN each way (client's first). Captured on the client's veth; the router delays packets toward the client by 10 ms. Look for: SYN, SYN-ACK, ACK, one round trip before the first data byte, handshake RTT ≈ 10 ms, bytes_s2c = 20000, close by FIN from the client.`,
+		delay:    routerDelay,
+		filter:   fmt.Sprintf("tcp port %d", serverPort),
+		outs:     []output{{"tcp-basic", atClient}},
+		variants: true,
+		run:      func(e *env) error { return basic(e, false) },
+	},
+	{
+		name:   "tcp-basic-ipv6",
+		desc:   `tcp-basic over IPv6: [2001:db8:1::2]:40000 to [2001:db8:2::2]:8080, the same request, the same 20000-byte answer, the client closes first. Captured on the client's veth, 10 ms router delay toward the client. Look for: the same timeline as tcp-basic with IPv6 endpoints (MSS 1440 instead of 1460).`,
+		delay:  routerDelay,
+		filter: fmt.Sprintf("tcp port %d", serverPort),
+		outs:   []output{{"tcp-basic-ipv6", atClient}},
+		run:    func(e *env) error { return basic(e, true) },
+	},
+	{
+		name:   "tcp-refused",
+		desc:   `The client connects to 198.18.2.2:8081, where nothing listens; the server's kernel answers the SYN with RST-ACK and connect fails with ECONNREFUSED. Captured on the client's veth, 10 ms router delay toward the client. Look for: a SYN then an RST (refused), no handshake, close=refused.`,
+		delay:  routerDelay,
+		filter: fmt.Sprintf("tcp port %d", closedPort),
+		outs:   []output{{"tcp-refused", atClient}},
+		run:    refused,
+	},
+	{
+		name:   "tcp-reset",
+		desc:   `The client sends a request; the server announces a 65536-byte body (Content-Length) but writes only the header and 8000 bytes of it, waits 50 ms, then aborts the connection (SetLinger(0) and Close), so its kernel sends RST instead of FIN. The client reads the partial answer and then gets ECONNRESET. Captured on the client's veth, 10 ms router delay toward the client. Look for: a normal handshake and data, then an RST from the server, no FINs, close by reset.`,
+		delay:  routerDelay,
+		filter: fmt.Sprintf("tcp port %d", serverPort),
+		outs:   []output{{"tcp-reset", atClient}},
+		run:    reset,
+	},
+	{
+		name:   "tcp-half-close",
+		desc:   `The client sends its request and at once shuts down its sending side (CloseWrite: FIN). The server reads the request and waits for that EOF, then sends exactly 50000 bytes on the half-open connection, then closes (FIN). The client reads to EOF and closes. Captured on the client's veth, 10 ms router delay toward the client. Look for: the client's FIN before any response byte, 50000 bytes server to client after it (half_close), then the server's FIN.`,
+		delay:  routerDelay,
+		filter: fmt.Sprintf("tcp port %d", serverPort),
+		outs:   []output{{"tcp-half-close", atClient}},
+		run:    halfClose,
+	},
+	{
+		name:    "tcp-zero-window",
+		desc:    `The client sets SO_RCVBUF to 4096 bytes before connecting (the kernel doubles it; the window scale stays small), asks for a 2 MiB answer, reads the first 64 KiB, stops reading for 300 ms, reads on up to 1 MiB, stops for 300 ms again, then drains the rest as fast as it can. The server writes all 2 MiB at once and closes after the last byte. No router delay (a LAN). Captured on the client's veth with snaplen 200, so data packets are cut after their TCP header and part of the payload. Look for: twice, the advertised window shrinking to zero, a zero-window probe from the server about 200 ms later (Linux probes with an empty segment one below the next sequence number, which Wireshark calls a keep-alive) answered by another zero window, and a window update when the client reads again; data packets truncated by the snaplen.`,
+		filter:  fmt.Sprintf("tcp port %d", serverPort),
+		snaplen: 200,
+		outs:    []output{{"tcp-zero-window", atClient}},
+		run:     zeroWindow,
+	},
+	{
+		name:   "tcp-keepalive",
+		desc:   `The client connects with TCP keep-alive on (idle 1 s, interval 1 s: TCP_KEEPIDLE, TCP_KEEPINTVL) and sends nothing for 3.5 s, then closes; the server has keep-alive off and only answers. Captured on the client's veth, 10 ms router delay toward the client. Look for: three keep-alive probes from the client (an ACK whose sequence number is one below the next byte, about 1 s apart) each answered by the server's keep-alive ACK, then the FIN exchange.`,
+		delay:  routerDelay,
+		filter: fmt.Sprintf("tcp port %d", serverPort),
+		outs:   []output{{"tcp-keepalive", atClient}},
+		run:    keepAlive,
+	},
+	{
+		name:  "tcp-loss",
+		desc:  `The client asks for a 2 MiB answer through the router, whose iptables drops a fixed share of the server's data segments: ` + "`iptables -A FORWARD -i r-srv -o r-cli -p tcp --sport 8080 -m length --length 100:65535 -m statistic --mode nth --every 40 --packet 5 -j DROP`" + ` (one in every 40 such packets, retransmissions included), with 10 ms delay toward the client. The client reads everything and closes first. The same connection is captured twice at once, snaplen 200: tcp-loss-receiver.pcapng on the client's veth (the receiver: gaps in the sequence space, duplicate ACKs with SACK blocks, retransmissions filling the gaps, head-of-line stalls while data waits behind a hole) and tcp-loss-sender.pcapng on the server's veth (the sender: every segment appears, the original and later its retransmission; nothing is missing there).`,
+		delay: routerDelay,
+		router: func(r *netns.Router) error {
+			return r.IPTables("-A", "FORWARD", "-i", r.ServerIface, "-o", r.ClientIface,
+				"-p", "tcp", "--sport", fmt.Sprint(serverPort), "-m", "length", "--length", "100:65535",
+				"-m", "statistic", "--mode", "nth", "--every", "40", "--packet", "5", "-j", "DROP")
+		},
+		filter:  fmt.Sprintf("tcp port %d", serverPort),
+		snaplen: 200,
+		outs:    []output{{"tcp-loss-receiver", atClient}, {"tcp-loss-sender", atServer}},
+		run:     loss,
+	},
+	{
+		name:   "tcp-pipelined",
+		desc:   `One client opens three connections 25 ms apart, from ports 40000, 40001 and 40002 to 198.18.2.2:8080; each sends a request, the server thinks for 60 ms and answers 4000, 8000 and 12000 bytes respectively, the client reads the answer and closes first. The connections overlap in time. Captured on the client's veth, 10 ms router delay toward the client. Look for: three connections (conn 1, 2, 3) interleaved in one file, each with its own handshake, data and FINs.`,
+		delay:  routerDelay,
+		filter: fmt.Sprintf("tcp port %d", serverPort),
+		outs:   []output{{"tcp-pipelined", atClient}},
+		run:    pipelined,
+	},
+	{
+		name:   "udp-basic",
+		desc:   `The client (198.18.1.2:40000) sends three UDP datagrams "ping N" 30 ms apart to 198.18.2.2:40123; the server answers each with a 100-byte "pong N" datagram. Captured on the client's veth, 10 ms router delay toward the client. Look for: one UDP flow with three requests and three responses.`,
+		delay:  routerDelay,
+		filter: fmt.Sprintf("udp port %d", udpServerPort),
+		outs:   []output{{"udp-basic", atClient}},
+		run:    udpBasic,
+	},
+}
+
+// env is the running topology a scenario's peers use.
+type env struct {
+	topo *netns.Topology
+}
+
+func (e *env) serverAddr(v6 bool, port uint16) netip.AddrPort {
+	if v6 {
+		return netip.AddrPortFrom(e.topo.Server.Addr6, port)
+	}
+	return netip.AddrPortFrom(e.topo.Server.Addr4, port)
+}
+
+func (e *env) clientAddr(v6 bool, port uint16) netip.AddrPort {
+	if v6 {
+		return netip.AddrPortFrom(e.topo.Client.Addr6, port)
+	}
+	return netip.AddrPortFrom(e.topo.Client.Addr4, port)
+}
+
+// listen opens a TCP listener in the server's namespace, keep-alive off.
+func (e *env) listen(addr netip.AddrPort) (net.Listener, error) {
+	var ln net.Listener
+	err := e.topo.Server.NS.Do(func() (err error) {
+		lc := net.ListenConfig{KeepAlive: -1}
+		ln, err = lc.Listen(context.Background(), "tcp", addr.String())
+		return err
+	})
+	return ln, err
+}
+
+type dialOpts struct {
+	rcvbuf    int                  // SO_RCVBUF before connect; 0: default
+	keepAlive *net.KeepAliveConfig // nil: keep-alive off
+}
+
+// dial connects from the client's namespace, from a fixed local port.
+func (e *env) dial(local, remote netip.AddrPort, o dialOpts) (*net.TCPConn, error) {
+	d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(local), Timeout: peerTimeout, KeepAlive: -1}
+	if o.keepAlive != nil {
+		d.KeepAliveConfig = *o.keepAlive
+	}
+	if o.rcvbuf > 0 {
+		d.Control = func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			if err := c.Control(func(fd uintptr) {
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, o.rcvbuf)
+			}); err != nil {
+				return err
+			}
+			return serr
+		}
+	}
+	var c net.Conn
+	err := e.topo.Client.NS.Do(func() (err error) {
+		c, err = d.Dial("tcp", remote.String())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.SetDeadline(time.Now().Add(peerTimeout))
+	return c.(*net.TCPConn), nil
+}
+
+// serve accepts n connections and runs h on each, concurrently. The
+// channel yields the first error, or nil when all are done.
+func serve(ln net.Listener, n int, h func(c *net.TCPConn) error) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		errs := make(chan error, n)
+		for range n {
+			c, err := ln.Accept()
+			if err != nil {
+				errs <- err
+				continue
+			}
+			c.SetDeadline(time.Now().Add(peerTimeout))
+			go func() {
+				defer c.Close()
+				errs <- h(c.(*net.TCPConn))
+			}()
+		}
+		var all []error
+		for range n {
+			all = append(all, <-errs)
+		}
+		ln.Close()
+		done <- errors.Join(all...)
+	}()
+	return done
+}
+
+// request is the HTTP/1.1 request every TCP client sends.
+func request(path string) []byte {
+	return []byte("GET " + path + " HTTP/1.1\r\nHost: server.test\r\nUser-Agent: wiretrace-gencap\r\nAccept: */*\r\n\r\n")
+}
+
+// readRequest reads up to the end of the request header.
+func readRequest(c net.Conn) (*bufio.Reader, error) {
+	br := bufio.NewReader(c)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return nil, fmt.Errorf("server: read request: %w", err)
+		}
+		if line == "\r\n" {
+			return br, nil
+		}
+	}
+}
+
+// response is an HTTP/1.1 answer of exactly total bytes, header included.
+func response(total int) []byte {
+	return responseN(total, total)
+}
+
+// responseN is the first n bytes of an answer whose header announces a
+// total-byte message.
+func responseN(total, n int) []byte {
+	var hdr string
+	body := total
+	for range 3 { // the header's length depends on the digits of body
+		hdr = fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", body)
+		body = total - len(hdr)
+	}
+	b := append([]byte(hdr), pattern(body)...)
+	return b[:n]
+}
+
+// pattern is n bytes of numbered 64-byte text lines: "00000001 abc...\n".
+func pattern(n int) []byte {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/"
+	var b bytes.Buffer
+	b.Grow(n + 64)
+	for line := 1; b.Len() < n; line++ {
+		fmt.Fprintf(&b, "%08d ", line)
+		b.WriteString(alphabet[line%10 : line%10+54])
+		b.WriteByte('\n')
+	}
+	return b.Bytes()[:n]
+}
+
+// drain reads c to EOF.
+func drain(c net.Conn) error {
+	_, err := io.Copy(io.Discard, c)
+	return err
+}
+
+func basic(e *env, v6 bool) error {
+	const answer = 20000
+	ln, err := e.listen(e.serverAddr(v6, serverPort))
+	if err != nil {
+		return err
+	}
+	done := serve(ln, 1, func(c *net.TCPConn) error {
+		if _, err := readRequest(c); err != nil {
+			return err
+		}
+		if _, err := c.Write(response(answer)); err != nil {
+			return err
+		}
+		return drain(c) // the client closes first
+	})
+	c, err := e.dial(e.clientAddr(v6, clientPortBase), e.serverAddr(v6, serverPort), dialOpts{})
+	if err != nil {
+		return err
+	}
+	if _, err := c.Write(request("/basic")); err != nil {
+		return err
+	}
+	if _, err := io.ReadFull(c, make([]byte, answer)); err != nil {
+		return fmt.Errorf("client: read answer: %w", err)
+	}
+	c.Close()
+	return <-done
+}
+
+func refused(e *env) error {
+	_, err := e.dial(e.clientAddr(false, clientPortBase), e.serverAddr(false, closedPort), dialOpts{})
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("client: dial a closed port: got %v; want ECONNREFUSED", err)
+	}
+	return nil
+}
+
+func reset(e *env) error {
+	const announced, sent = 65536, 8000
+	ln, err := e.listen(e.serverAddr(false, serverPort))
+	if err != nil {
+		return err
+	}
+	done := serve(ln, 1, func(c *net.TCPConn) error {
+		if _, err := readRequest(c); err != nil {
+			return err
+		}
+		if _, err := c.Write(responseN(announced, headerLen(announced)+sent)); err != nil {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+		if err := c.SetLinger(0); err != nil {
+			return err
+		}
+		return nil // serve's Close sends the RST
+	})
+	c, err := e.dial(e.clientAddr(false, clientPortBase), e.serverAddr(false, serverPort), dialOpts{})
+	if err != nil {
+		return err
+	}
+	if _, err := c.Write(request("/reset")); err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, c)
+	c.Close()
+	if !errors.Is(err, syscall.ECONNRESET) {
+		return fmt.Errorf("client: read: got %v; want ECONNRESET", err)
+	}
+	return <-done
+}
+
+// headerLen is the length of the header of a total-byte answer.
+func headerLen(total int) int {
+	r := response(total)
+	return bytes.Index(r, []byte("\r\n\r\n")) + 4
+}
+
+func halfClose(e *env) error {
+	const answer = 50000
+	ln, err := e.listen(e.serverAddr(false, serverPort))
+	if err != nil {
+		return err
+	}
+	done := serve(ln, 1, func(c *net.TCPConn) error {
+		br, err := readRequest(c)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(io.Discard, br); err != nil { // wait for the client's FIN
+			return err
+		}
+		_, err = c.Write(response(answer))
+		return err
+	})
+	c, err := e.dial(e.clientAddr(false, clientPortBase), e.serverAddr(false, serverPort), dialOpts{})
+	if err != nil {
+		return err
+	}
+	if _, err := c.Write(request("/half-close")); err != nil {
+		return err
+	}
+	if err := c.CloseWrite(); err != nil {
+		return err
+	}
+	b, err := io.ReadAll(c)
+	c.Close()
+	if err != nil || len(b) != answer {
+		return fmt.Errorf("client: read %d bytes, %v; want %d", len(b), err, answer)
+	}
+	return <-done
+}
+
+func zeroWindow(e *env) error {
+	const answer = 2 << 20
+	ln, err := e.listen(e.serverAddr(false, serverPort))
+	if err != nil {
+		return err
+	}
+	done := serve(ln, 1, func(c *net.TCPConn) error {
+		if _, err := readRequest(c); err != nil {
+			return err
+		}
+		_, err := c.Write(response(answer))
+		return err // serve closes after the last byte is queued
+	})
+	c, err := e.dial(e.clientAddr(false, clientPortBase), e.serverAddr(false, serverPort), dialOpts{rcvbuf: 4096})
+	if err != nil {
+		return err
+	}
+	if _, err := c.Write(request("/zero-window")); err != nil {
+		return err
+	}
+	// Read 64 KiB, stop reading for 300 ms (the window closes), read up
+	// to 1 MiB, stop again, then drain.
+	for _, n := range []int{64 << 10, 1<<20 - 64<<10} {
+		if _, err := io.ReadFull(c, make([]byte, n)); err != nil {
+			return fmt.Errorf("client: read: %w", err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	n, err := io.Copy(io.Discard, c)
+	c.Close()
+	if err != nil || n != answer-1<<20 {
+		return fmt.Errorf("client: drained %d bytes, %v; want %d", n, err, answer-1<<20)
+	}
+	return <-done
+}
+
+func keepAlive(e *env) error {
+	ln, err := e.listen(e.serverAddr(false, serverPort))
+	if err != nil {
+		return err
+	}
+	done := serve(ln, 1, func(c *net.TCPConn) error { return drain(c) })
+	ka := &net.KeepAliveConfig{Enable: true, Idle: time.Second, Interval: time.Second, Count: 9}
+	c, err := e.dial(e.clientAddr(false, clientPortBase), e.serverAddr(false, serverPort), dialOpts{keepAlive: ka})
+	if err != nil {
+		return err
+	}
+	time.Sleep(3500 * time.Millisecond)
+	c.Close()
+	return <-done
+}
+
+func loss(e *env) error {
+	const answer = 2 << 20
+	ln, err := e.listen(e.serverAddr(false, serverPort))
+	if err != nil {
+		return err
+	}
+	done := serve(ln, 1, func(c *net.TCPConn) error {
+		if _, err := readRequest(c); err != nil {
+			return err
+		}
+		if _, err := c.Write(response(answer)); err != nil {
+			return err
+		}
+		return drain(c)
+	})
+	c, err := e.dial(e.clientAddr(false, clientPortBase), e.serverAddr(false, serverPort), dialOpts{})
+	if err != nil {
+		return err
+	}
+	if _, err := c.Write(request("/loss")); err != nil {
+		return err
+	}
+	if _, err := io.ReadFull(c, make([]byte, answer)); err != nil {
+		return fmt.Errorf("client: read answer: %w", err)
+	}
+	c.Close()
+	return <-done
+}
+
+func pipelined(e *env) error {
+	const conns = 3
+	ln, err := e.listen(e.serverAddr(false, serverPort))
+	if err != nil {
+		return err
+	}
+	done := serve(ln, conns, func(c *net.TCPConn) error {
+		br := bufio.NewReader(c)
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		// "GET /pipelined/N HTTP/1.1": answer N*4000 bytes.
+		var n int
+		if _, err := fmt.Sscanf(line, "GET /pipelined/%d ", &n); err != nil {
+			return fmt.Errorf("server: request %q: %w", line, err)
+		}
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				return err
+			}
+			if l == "\r\n" {
+				break
+			}
+		}
+		time.Sleep(60 * time.Millisecond)
+		if _, err := c.Write(response(n * 4000)); err != nil {
+			return err
+		}
+		return drain(c)
+	})
+	errs := make(chan error, conns)
+	for i := range conns {
+		go func() {
+			time.Sleep(time.Duration(i) * 25 * time.Millisecond)
+			c, err := e.dial(e.clientAddr(false, clientPortBase+uint16(i)), e.serverAddr(false, serverPort), dialOpts{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			if _, err := c.Write(request(fmt.Sprintf("/pipelined/%d", i+1))); err != nil {
+				errs <- err
+				return
+			}
+			_, err = io.ReadFull(c, make([]byte, (i+1)*4000))
+			errs <- err
+		}()
+	}
+	var all []error
+	for range conns {
+		all = append(all, <-errs)
+	}
+	if err := errors.Join(all...); err != nil {
+		return err
+	}
+	return <-done
+}
+
+func udpBasic(e *env) error {
+	var srv net.PacketConn
+	err := e.topo.Server.NS.Do(func() (err error) {
+		srv, err = net.ListenPacket("udp", e.serverAddr(false, udpServerPort).String())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	srv.SetDeadline(time.Now().Add(peerTimeout))
+	const rounds = 3
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 1500)
+		for range rounds {
+			n, from, err := srv.ReadFrom(buf)
+			if err != nil {
+				done <- err
+				return
+			}
+			var i int
+			if _, err := fmt.Sscanf(string(buf[:n]), "ping %d", &i); err != nil {
+				done <- fmt.Errorf("server: datagram %q: %w", buf[:n], err)
+				return
+			}
+			pong := fmt.Sprintf("pong %d ", i)
+			pong += strings.Repeat(".", 99-len(pong)) + "\n"
+			if _, err := srv.WriteTo([]byte(pong), from); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	var c *net.UDPConn
+	err = e.topo.Client.NS.Do(func() (err error) {
+		c, err = net.DialUDP("udp", net.UDPAddrFromAddrPort(e.clientAddr(false, clientPortBase)),
+			net.UDPAddrFromAddrPort(e.serverAddr(false, udpServerPort)))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(peerTimeout))
+	buf := make([]byte, 1500)
+	for i := 1; i <= rounds; i++ {
+		if i > 1 {
+			time.Sleep(30 * time.Millisecond)
+		}
+		if _, err := fmt.Fprintf(c, "ping %d\n", i); err != nil {
+			return err
+		}
+		n, err := c.Read(buf)
+		if err != nil {
+			return err
+		}
+		if want := fmt.Sprintf("pong %d ", i); !strings.HasPrefix(string(buf[:n]), want) {
+			return fmt.Errorf("client: got %q; want %q...", buf[:n], want)
+		}
+	}
+	return <-done
+}
