@@ -385,7 +385,7 @@ func (s *seq) columns() {
 	// Heads.
 	roles := s.roles()
 	var headW [2]float64
-	for i, ap := range [2]string{s.conn.Client.String(), s.conn.Server.String()} {
+	for i, ap := range s.addrs() {
 		headW[i] = math.Max(textWidth(roles[i], FontRole, false), textWidth(ap, FontAddr, true)) + 2*headPadX
 	}
 
@@ -414,7 +414,7 @@ func (s *seq) columns() {
 	d.Width = round(math.Max(width, right()))
 
 	y := float64(pad + FontTitle)
-	for i, ap := range [2]string{s.conn.Client.String(), s.conn.Server.String()} {
+	for i, ap := range s.addrs() {
 		x := []float64{s.clientX, s.serverX}[i]
 		top := y + subtitleGap + headTopGap
 		d.Heads[i] = Head{
@@ -434,6 +434,12 @@ func (s *seq) stackOffset(r *row, sd int) float64 {
 	return 0
 }
 
+// addrs returns the client's and server's addr:port. Zones are the only
+// free text in them, and they are cleaned like wire strings.
+func (s *seq) addrs() [2]string {
+	return [2]string{clean(s.conn.Client.String(), maxLabelBytes), clean(s.conn.Server.String(), maxLabelBytes)}
+}
+
 func (s *seq) roles() [2]string {
 	if s.conn.Midstream {
 		return [2]string{"client (guessed)", "server (guessed)"}
@@ -449,7 +455,8 @@ func (s *seq) title() (string, string) {
 	if s.conn.Midstream {
 		t += " · picked up midstream"
 	}
-	sub := s.conn.Client.String() + " → " + s.conn.Server.String() +
+	a := s.addrs()
+	sub := a[0] + " → " + a[1] +
 		" · first packet: frame " + strconv.FormatInt(s.conn.FirstFrame, 10) +
 		" at " + s.conn.FirstTS.UTC().Format("2006-01-02 15:04:05.000000 UTC")
 	return t, sub
@@ -470,7 +477,7 @@ func (s *seq) header() {
 		what = strings.ToUpper(s.conn.Transport.String()) + " connection"
 	}
 	s.d.Desc = "Sequence diagram of " + what + " " + strconv.Itoa(s.conn.ID) + " between client " +
-		s.conn.Client.String() + " and server " + s.conn.Server.String() + ": " +
+		s.addrs()[0] + " and server " + s.addrs()[1] + ": " +
 		strconv.FormatInt(s.total, 10) + " events, time downward in milliseconds since the first packet."
 }
 

@@ -14,6 +14,31 @@ const (
 	monoFonts = `ui-monospace, SFMono-Regular, Menlo, Consolas, 'Liberation Mono', 'DejaVu Sans Mono', monospace`
 )
 
+// Sizes of the few shapes this package draws itself from a single point
+// or box of the Diagram: marker shapes and legend swatches. Layout owns
+// every position; these only say how big a symbol is.
+const (
+	// pointyGrow enlarges diamonds and triangles so that they look as big
+	// as a circle of the same half-size.
+	pointyGrow = 1
+	// headRadius and noteRadius round the corners of head and note boxes.
+	headRadius = 4
+	noteRadius = 3
+	// legendHeadLen and legendHeadHalf size a legend arrow's head;
+	// legendLineStop is where its line stops short of the tip.
+	legendHeadLen  = 7
+	legendHeadHalf = 3.5
+	legendLineStop = 6
+	// legendMarkerR is the half-size of a legend marker.
+	legendMarkerR = 5
+	// legendBandGrow makes a band swatch taller than its box, above and
+	// below, so that it reads as an area.
+	legendBandGrow = 2
+	// legendBracketTick and legendBracketGrow shape the bracket swatch.
+	legendBracketTick = 4
+	legendBracketGrow = 3
+)
+
 // colour is a class's stroke/fill colour and the darker colour its text
 // uses, so that text keeps a 4.5:1 contrast on white.
 type colour struct{ line, text string }
@@ -155,7 +180,7 @@ func Write(w io.Writer, d *layout.Diagram) error {
 	x.raw("</g>\n")
 	for _, h := range d.Heads {
 		x.raw(`<g class="head">`)
-		x.rect(h.Box, "", 4)
+		x.rect(h.Box, "", headRadius)
 		x.text(h.Role)
 		x.text(h.Addr)
 		x.raw("</g>\n")
@@ -333,13 +358,15 @@ func (x *writer) shape(s layout.Shape, cx, cy, r float64) {
 	switch s {
 	case layout.Diamond:
 		x.raw("<polygon")
-		x.points(layout.Point{X: cx, Y: cy - r - 1}, layout.Point{X: cx + r + 1, Y: cy}, layout.Point{X: cx, Y: cy + r + 1}, layout.Point{X: cx - r - 1, Y: cy})
+		g := r + pointyGrow
+		x.points(layout.Point{X: cx, Y: cy - g}, layout.Point{X: cx + g, Y: cy}, layout.Point{X: cx, Y: cy + g}, layout.Point{X: cx - g, Y: cy})
 		x.raw("/>")
 	case layout.Square:
 		x.rect(layout.Rect{X: cx - r, Y: cy - r, W: 2 * r, H: 2 * r}, "shape", 0)
 	case layout.Triangle:
 		x.raw("<polygon")
-		x.points(layout.Point{X: cx, Y: cy - r - 1}, layout.Point{X: cx + r + 1, Y: cy + r}, layout.Point{X: cx - r - 1, Y: cy + r})
+		g := r + pointyGrow
+		x.points(layout.Point{X: cx, Y: cy - g}, layout.Point{X: cx + g, Y: cy + r}, layout.Point{X: cx - g, Y: cy + r})
 		x.raw("/>")
 	case layout.Cross:
 		x.raw(`<path d="M`)
@@ -385,7 +412,7 @@ func (x *writer) note(n layout.Note) {
 	x.raw(">")
 	x.title(n.Tip)
 	if n.Box != nil {
-		x.rect(*n.Box, "box", 3)
+		x.rect(*n.Box, "box", noteRadius)
 	}
 	x.text(n.Text)
 	x.raw("</g>\n")
@@ -421,34 +448,36 @@ func (x *writer) legend(items []layout.LegendItem) {
 			if it.Kind == "dashed" {
 				cls = "dash"
 			}
-			x.line(layout.Line{X1: r.X, Y1: cy, X2: r.X + r.W - 6, Y2: cy}, cls)
+			tip := r.X + r.W
+			x.line(layout.Line{X1: r.X, Y1: cy, X2: tip - legendLineStop, Y2: cy}, cls)
 			x.raw("<polygon")
-			x.points(layout.Point{X: r.X + r.W, Y: cy}, layout.Point{X: r.X + r.W - 7, Y: cy - 3.5}, layout.Point{X: r.X + r.W - 7, Y: cy + 3.5})
+			x.points(layout.Point{X: tip, Y: cy}, layout.Point{X: tip - legendHeadLen, Y: cy - legendHeadHalf}, layout.Point{X: tip - legendHeadLen, Y: cy + legendHeadHalf})
 			x.raw("/>")
 		case "marker":
 			x.raw(`<g class="mk">`)
-			x.shape(it.Shape, r.X+r.W/2, cy, 5)
+			x.shape(it.Shape, r.X+r.W/2, cy, legendMarkerR)
 			x.raw("</g>")
 		case "band":
 			x.raw("<rect")
 			x.numAttr("x", r.X)
-			x.numAttr("y", r.Y-2)
+			x.numAttr("y", r.Y-legendBandGrow)
 			x.numAttr("width", r.W)
-			x.numAttr("height", r.H+4)
+			x.numAttr("height", r.H+2*legendBandGrow)
 			x.raw(` class="b-`)
 			x.name(it.Class)
 			x.raw(`"/>`)
 		case "bracket":
 			x.raw(`<path class="br" d="M`)
-			x.num(r.X + r.W/2 + 4)
+			mid := r.X + r.W/2
+			x.num(mid + legendBracketTick)
 			x.raw(" ")
-			x.num(r.Y - 3)
+			x.num(r.Y - legendBracketGrow)
 			x.raw("H")
-			x.num(r.X + r.W/2)
+			x.num(mid)
 			x.raw("V")
-			x.num(r.Y + r.H + 3)
+			x.num(r.Y + r.H + legendBracketGrow)
 			x.raw("H")
-			x.num(r.X + r.W/2 + 4)
+			x.num(mid + legendBracketTick)
 			x.raw(`"/>`)
 		}
 		x.text(it.Label)
