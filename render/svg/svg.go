@@ -3,6 +3,7 @@ package svg
 import (
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/wiretrace/wiretrace/render/layout"
 )
@@ -73,49 +74,52 @@ var defaultColour = colour{"#6E7781", "#57606A"}
 // that estimated widths hold) and the colours per class.
 func style() string {
 	px := func(v int) string { return strconv.Itoa(v) + "px" }
-	s := `text{font-family:` + sansFonts + `;fill:#24292F}` +
-		`.mono,.addr,.label,.note,.tick,.frame,.value{font-family:` + monoFonts + `}` +
-		`.title{font-size:` + px(layout.FontTitle) + `;font-weight:600}` +
-		`.subtitle{font-size:` + px(layout.FontSubtitle) + `;fill:#57606A}` +
-		`.role{font-size:` + px(layout.FontRole) + `;font-weight:600}` +
-		`.addr{font-size:` + px(layout.FontAddr) + `;fill:#57606A}` +
-		`.label{font-size:` + px(layout.FontLabel) + `}` +
-		`.note{font-size:` + px(layout.FontNote) + `}` +
-		`.tick{font-size:` + px(layout.FontTick) + `;fill:#57606A}` +
-		`.frame{font-size:` + px(layout.FontTick) + `;fill:#8C959F}` +
-		`.axis-head{font-size:` + px(layout.FontTick) + `;fill:#8C959F;font-weight:600}` +
-		`.band{font-size:` + px(layout.FontBand) + `;font-style:italic;fill:#57606A}` +
-		`.heading{font-size:` + px(layout.FontHeading) + `;font-weight:600}` +
-		`.key{font-size:` + px(layout.FontKey) + `;fill:#6E7781}` +
-		`.value{font-size:` + px(layout.FontValue) + `}` +
-		`.legend{font-size:` + px(layout.FontLegend) + `;fill:#57606A}` +
-		`.head rect{fill:#F6F8FA;stroke:#D0D7DE}` +
-		`.lifeline{stroke:#8C959F;stroke-width:1.5;stroke-dasharray:5 4}` +
-		`.axis{stroke:#D0D7DE}` +
-		`.guide{stroke:#EEF1F4}` +
-		`.rule{stroke:#D0D7DE}` +
-		`.hit{fill:#000;fill-opacity:0}` +
-		`.dash{stroke-dasharray:6 3}` +
-		`.ev line,.lg line{stroke-width:1.6}` +
-		`.mk{stroke:#FFFFFF;stroke-width:1}` +
-		`.mk path{stroke-width:2.4}` +
-		`.b-stall{fill:#E69F00;fill-opacity:0.13}` +
-		`.b-idle{fill:#F6F8FA;stroke:#D0D7DE;stroke-dasharray:3 3}` +
-		`.b-omitted{fill:url(#hatch);stroke:#D0D7DE}` +
-		`.box{fill:#FFFFFF;stroke-width:1}` +
-		`.br{fill:none;stroke:#24292F;stroke-width:1.2}`
+	rules := []string{
+		`text{font-family:` + sansFonts + `;fill:#24292F}`,
+		`.addr,.label,.note,.tick,.frame,.value{font-family:` + monoFonts + `}`,
+		`.title{font-size:` + px(layout.FontTitle) + `;font-weight:600}`,
+		`.subtitle{font-size:` + px(layout.FontSubtitle) + `;fill:#57606A}`,
+		`.role{font-size:` + px(layout.FontRole) + `;font-weight:600}`,
+		`.addr{font-size:` + px(layout.FontAddr) + `;fill:#57606A}`,
+		`.label{font-size:` + px(layout.FontLabel) + `}`,
+		`.note{font-size:` + px(layout.FontNote) + `}`,
+		`.tick{font-size:` + px(layout.FontTick) + `;fill:#57606A}`,
+		`.frame{font-size:` + px(layout.FontTick) + `;fill:#8C959F}`,
+		`.axis-head{font-size:` + px(layout.FontTick) + `;fill:#8C959F;font-weight:600}`,
+		`.band{font-size:` + px(layout.FontBand) + `;font-style:italic;fill:#57606A}`,
+		`.heading{font-size:` + px(layout.FontHeading) + `;font-weight:600}`,
+		`.key{font-size:` + px(layout.FontKey) + `;fill:#6E7781}`,
+		`.value{font-size:` + px(layout.FontValue) + `}`,
+		`.legend{font-size:` + px(layout.FontLegend) + `;fill:#57606A}`,
+		`.head rect{fill:#F6F8FA;stroke:#D0D7DE}`,
+		`.lifeline{stroke:#8C959F;stroke-width:1.5;stroke-dasharray:5 4}`,
+		`.axis{stroke:#D0D7DE}`,
+		`.guide{stroke:#EEF1F4}`,
+		`.rule{stroke:#D0D7DE}`,
+		`.hit{fill:#000;fill-opacity:0}`,
+		`.dash{stroke-dasharray:6 3}`,
+		`.ev line,.lg line{stroke-width:1.6}`,
+		`.mk{stroke:#FFFFFF;stroke-width:1}`,
+		`.mk path{stroke-width:2.4}`,
+		`.b-stall{fill:#E69F00;fill-opacity:0.13}`,
+		`.b-idle{fill:#F6F8FA;stroke:#D0D7DE;stroke-dasharray:3 3}`,
+		`.b-omitted{fill:url(#hatch);stroke:#D0D7DE}`,
+		`.box{fill:#FFFFFF;stroke-width:1}`,
+		`.br{fill:none;stroke:#24292F;stroke-width:1.2}`,
+	}
 	add := func(class string, c colour) {
 		sel := ".c-" + string(appendName(nil, class))
-		s += sel + " line," + sel + " path{stroke:" + c.line + "}" +
-			sel + " polygon," + sel + " circle," + sel + " rect.shape{fill:" + c.line + "}" +
-			sel + " .box{stroke:" + c.line + "}" +
-			sel + " text.note," + sel + " text.band{fill:" + c.text + "}"
+		rules = append(rules,
+			sel+" line,"+sel+" path{stroke:"+c.line+"}",
+			sel+" polygon,"+sel+" circle,"+sel+" rect.shape{fill:"+c.line+"}",
+			sel+" .box{stroke:"+c.line+"}",
+			sel+" text.note,"+sel+" text.band{fill:"+c.text+"}")
 	}
 	add("default", defaultColour)
 	for _, p := range palette {
 		add(p.class, p.c)
 	}
-	return s
+	return "\n" + strings.Join(rules, "\n") + "\n"
 }
 
 // known reports whether class has its own colour.
