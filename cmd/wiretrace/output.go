@@ -21,6 +21,7 @@ type OutputOptions struct {
 	SVG       bool
 	OutDir    string
 	Segments  bool
+	All       bool
 	formatSet bool
 
 	IdleTimeout    time.Duration
@@ -36,6 +37,7 @@ func addOutputFlags(fs *pflag.FlagSet, o *OutputOptions) {
 	fs.BoolVar(&o.SVG, "svg", false, "write one SVG sequence diagram per connection into the -o directory")
 	fs.StringVarP(&o.OutDir, "output-dir", "o", ".", "directory for --svg files")
 	fs.BoolVar(&o.Segments, "segments", false, "also show plain TCP data/ACK segments and UDP datagrams")
+	fs.BoolVar(&o.All, "all", false, "text: print every event of a run instead of folding five or more alike (dup-acks, segments ...)")
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 5*time.Minute, "end a TCP connection after this much capture time without packets")
 	fs.IntVar(&o.MaxConns, "max-conns", 262144, "most connections tracked at once; the least recently active is ended first")
 	fs.IntVar(&o.MaxReassembly, "max-reassembly", tcpflow.DefaultLimits().MaxBufferedBytes, "most out-of-order bytes buffered per connection direction")
@@ -102,7 +104,7 @@ func newOutputs(ios *iostreams.Streams, o *OutputOptions, stream bool) (*outputs
 		case "json":
 			out.json = jsonl.New(ios.Out)
 		default:
-			out.text = text.New(ios.Out, text.Options{Color: ios.Color(), Stream: stream})
+			out.text = text.New(ios.Out, text.Options{Color: ios.Color(), Stream: stream, NoCollapse: o.All})
 		}
 	}
 	return out, nil

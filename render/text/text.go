@@ -21,6 +21,10 @@ type Options struct {
 	// Stream prints each event as it arrives, tagged with its connection,
 	// instead of one block per connection.
 	Stream bool
+	// NoCollapse prints every event of a run; by default the grouped view
+	// folds five or more consecutive events of one repetitive type (such
+	// as a burst of duplicate ACKs) into first line, count, last line.
+	NoCollapse bool
 	// MaxHeldEvents bounds the events held per connection in grouped mode;
 	// past it the block is printed early and continues later (default
 	// 100000).
@@ -106,8 +110,23 @@ func (t *Writer) printBlock(bl *block) error {
 		b = t.appendHeader(b, bl.conn)
 		bl.printed = true
 	}
-	for i := range bl.events {
-		b = t.appendLine(b, &bl.events[i], false)
+	for i := 0; i < len(bl.events); i++ {
+		ev := &bl.events[i]
+		if n := runLength(bl.events[i:]); !t.opts.NoCollapse && n >= collapseRun {
+			// A run of the same repetitive event: its first line, one
+			// line saying how many follow, and its last line.
+			last := &bl.events[i+n-1]
+			b = t.appendLine(b, ev, false)
+			b = append(b, spaces(timeWidth+frameWidth+3)...)
+			b = t.style(b, dim, "… "+strconv.Itoa(n-2)+" more "+ev.Layer.String()+" "+Sanitize(string(ev.Type))+
+				" (frames #"+strconv.FormatInt(bl.events[i+1].Frame, 10)+"–#"+strconv.FormatInt(bl.events[i+n-2].Frame, 10)+
+				" over "+fixedMillis(bl.events[i+n-2].TS.Sub(bl.events[i+1].TS))+" ms) …")
+			b = append(b, '\n')
+			b = t.appendLine(b, last, false)
+			i += n - 1
+		} else {
+			b = t.appendLine(b, ev, false)
+		}
 		if len(b) > 32<<10 {
 			if _, err := t.w.Write(b); err != nil {
 				return err
@@ -120,6 +139,32 @@ func (t *Writer) printBlock(bl *block) error {
 	t.buf = b[:0]
 	_, err := t.w.Write(b)
 	return err
+}
+
+// collapseRun is the shortest run of one repetitive event type that the
+// grouped view folds into first line, count, last line.
+const collapseRun = 5
+
+// repetitive lists the event types that come in long runs (a burst of
+// duplicate ACKs, a zero-window episode) and may be folded.
+var repetitive = map[decode.Type]bool{
+	decode.TypeDupAck: true, decode.TypeZeroWindow: true, decode.TypeKeepAlive: true,
+	decode.TypeRetransmission: true, decode.TypeOutOfOrder: true, decode.TypeLostSegment: true,
+	decode.TypeSegment: true, decode.TypeDatagram: true,
+}
+
+// runLength counts the leading events of the same repetitive layer, type
+// and direction.
+func runLength(evs []timeline.Event) int {
+	first := &evs[0]
+	if !repetitive[first.Type] {
+		return 1
+	}
+	n := 1
+	for n < len(evs) && evs[n].Layer == first.Layer && evs[n].Type == first.Type && evs[n].Dir == first.Dir {
+		n++
+	}
+	return n
 }
 
 func (t *Writer) streamEvent(ev *timeline.Event) error {
@@ -208,7 +253,7 @@ func eventStyle(ev *timeline.Event) string {
 const (
 	timeWidth  = 12 // "+12345.678" ms, right-aligned
 	frameWidth = 7
-	nameWidth  = 22 // layer and type
+	nameWidth  = 24 // layer and type: "tcp fast-retransmission"
 )
 
 func (t *Writer) appendLine(b []byte, ev *timeline.Event, tagged bool) []byte {
