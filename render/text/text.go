@@ -287,6 +287,9 @@ func (t *Writer) appendLine(b []byte, ev *timeline.Event, tagged bool) []byte {
 		b = strconv.AppendInt(b, ev.Len, 10)
 	}
 	b = appendInfo(b, ev.Info, ev.Type == decode.TypeSegment)
+	for len(b) > 0 && b[len(b)-1] == ' ' {
+		b = b[:len(b)-1] // the name column's padding, when nothing follows
+	}
 	return append(b, '\n')
 }
 
