@@ -32,6 +32,24 @@
 // stops the file. Errors are *FileError values whose message is one line
 // naming the file and the byte offset.
 //
+// # Live capture and writing
+//
+// OpenLive (Linux only; pure Go, no libpcap) captures on one interface with
+// an AF_PACKET TPACKET_V3 ring. Next returns ErrNoPacket when nothing
+// arrived within LiveOptions.PollTimeout (50 ms by default), so the caller
+// can flush output and notice a signal; it never blocks longer. Capture
+// filters use tcpdump's syntax and are compiled to classic BPF by
+// CompileFilter and run in the kernel; packets taken in before the filter
+// was attached are drained first, and on loopback the outgoing copy of
+// each packet is dropped as libpcap does. An unprivileged process gets a
+// *PermissionError whose message says how to get the privilege. Stats
+// reports the kernel's packet and drop counts. Close must not run
+// concurrently with Next.
+//
+// PcapngWriter writes packets to a pcapng file with nanosecond timestamps
+// and the interface name; after Flush the file is complete and valid, so a
+// capture interrupted by a signal stays readable.
+//
 // # Merging
 //
 // Merge interleaves several sources by timestamp (ties by input order, then
