@@ -104,6 +104,11 @@ func runLive(ctx context.Context, opts *LiveOptions) error {
 		return err
 	}
 	defer src.Close()
+	filter := ""
+	if opts.Filter != "" {
+		filter = fmt.Sprintf(", filter %q", opts.Filter)
+	}
+	fmt.Fprintf(ios.Err, "wiretrace: listening on %s, link type %s%s (Ctrl-C to stop)\n", opts.Iface, src.LinkType(), filter)
 
 	var pw *capture.PcapngWriter
 	var wfile *os.File

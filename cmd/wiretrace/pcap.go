@@ -39,7 +39,7 @@ connection closed. --format json prints the event stream as JSON Lines
   $ wiretrace pcap testdata/pcaps/tcp-basic.pcapng
 
   # Events as JSON Lines, for jq or a script
-  $ wiretrace pcap testdata/pcaps/tcp-loss.pcapng --format json
+  $ wiretrace pcap testdata/pcaps/tcp-loss-receiver.pcapng --format json
 
   # One SVG sequence diagram per connection, into ./diagrams
   $ wiretrace pcap testdata/pcaps/tcp-basic.pcapng --svg -o diagrams
