@@ -164,8 +164,8 @@ const maxIPv6ExtHeaders = 16
 // fragment whose transport header is not in it (Fragment set, Proto
 // ProtoNone); ErrUnsupported for anything else that is well formed; and a
 // *decode.Error wrapping decode.ErrTruncated or decode.ErrMalformed, with
-// the offset in data, when the headers cannot be read. When it returns an
-// error, out's fields other than Truncated mean nothing.
+// the offset in data, when the headers cannot be read. With an error,
+// Proto is ProtoNone and the other fields but Truncated mean nothing.
 func (d *Decoder) Decode(link layers.LinkType, data []byte, origLen int, out *Packet) error {
 	*out = Packet{}
 	if origLen > len(data) {
