@@ -96,12 +96,13 @@ type Conn struct {
 	half    [2]half
 	hs      Handshake
 	synAck  bool // a SYN-ACK was seen
-	// rtt is the handshake RTT once known; it sets the out-of-order
-	// threshold as in Wireshark.
-	rtt     time.Duration
+	// lastSYN and irtt set the out-of-order threshold as Wireshark does:
+	// irtt runs from the most recent SYN to the first segment with ACK
+	// and without SYN that follows it, in either direction.
+	lastSYN time.Time
+	irtt    time.Duration
 	close   Close
 	halfCl  bool // data flowed toward a side after it sent FIN
-	aborted bool
 }
 
 // half is one direction, named by its sender.
@@ -112,16 +113,25 @@ type half struct {
 	// base is the sequence number of stream offset 0.
 	base uint32
 
+	// Sequence analysis state, as Wireshark keeps it (packet-tcp.c,
+	// tcp_analyze_sequence_number).
 	haveNext  bool
 	nextSeq   uint32 // highest sequence number sent plus one
 	nextSeqTS time.Time
+	// lastAck is the acknowledgment field of the last segment and
+	// lastAckSet whether that segment had ACK set.
+	lastAck    uint32
+	lastAckSet bool
+	lastAckTS  time.Time
+	haveWin    bool
+	lastWin    uint16 // raw window of the last segment
+	dupAcks    int
+	lastVerd   verdict // verdicts of the last segment
+	wscale     int8
 
-	haveAck   bool
-	lastAck   uint32
-	lastAckTS time.Time
-	lastWin   uint32 // scaled, as Wireshark compares windows
-	dupAcks   int
-	wscale    int8
+	// highAck is the highest acknowledgment sent (ACK set).
+	haveHighAck bool
+	highAck     uint32
 
 	fin    bool
 	finSeq uint32
@@ -137,12 +147,17 @@ type half struct {
 	stats Stats
 }
 
+// pending is buffered out-of-order stream data: data covers [off,
+// off+len(data)) and the cut bytes after it were lost to the snap length.
 type pending struct {
 	off   uint64
 	data  []byte
+	cut   uint64
 	frame int64
 	ts    time.Time
 }
+
+func (p *pending) end() uint64 { return p.off + uint64(len(p.data)) + p.cut }
 
 // New returns a Conn that hands reassembled bytes to h, which may be nil.
 func New(opts Options, h Handler) *Conn {
@@ -167,7 +182,8 @@ func (c *Conn) Handshake() Handshake { return c.hs }
 // CloseKind says how the connection ended so far.
 func (c *Conn) CloseKind() Close { return c.close }
 
-// HalfClosed reports that one side kept sending after the other's FIN.
+// HalfClosed reports that one side kept sending new data after the other's
+// FIN.
 func (c *Conn) HalfClosed() bool { return c.halfCl }
 
 // Stats returns the counters of one direction.
@@ -180,22 +196,37 @@ func (c *Conn) Done() bool {
 		return true
 	}
 	a, b := &c.half[0], &c.half[1]
-	return a.fin && b.fin && b.haveAck && !seqLT(b.lastAck, a.finSeq+1) && a.haveAck && !seqLT(a.lastAck, b.finSeq+1)
+	return a.fin && b.fin && b.acked(a.finSeq+1) && a.acked(b.finSeq+1)
 }
 
+// acked reports that h acknowledged everything before seq.
+func (h *half) acked(seq uint32) bool { return h.haveHighAck && !seqLT(h.highAck, seq) }
+
 // IsNewConnection reports whether a segment from dir starts a new
-// connection on the same addresses and ports: a SYN (without ACK) with
-// another initial sequence number after this one closed, or after the
-// previous SYN's connection never got going.
+// connection on the same addresses and ports: a SYN (without ACK) after
+// this connection closed, or with another initial sequence number than an
+// earlier SYN of dir, or, on a connection picked up mid-stream, at another
+// sequence number than the one just before dir's first segment. A SYN with
+// the same sequence number is a retransmission, and a SYN from the side that
+// has not sent one yet during an open handshake (a split or simultaneous
+// open) belongs to this connection.
 func (c *Conn) IsNewConnection(dir decode.Dir, t *netpkt.TCP) bool {
 	if t.Flags&(netpkt.FlagSYN|netpkt.FlagACK) != netpkt.FlagSYN {
 		return false
 	}
 	h := &c.half[dir.Index()]
-	if h.synSeen && h.isn == t.Seq {
-		return false // a retransmitted SYN
+	r := &c.half[dir.Reverse().Index()]
+	switch {
+	case h.synSeen:
+		return h.isn != t.Seq
+	case c.close != CloseOpen:
+		return true
+	case h.seen && !r.synSeen:
+		// Mid-stream: a SYN just before the first segment seen is that
+		// connection's own SYN, captured late.
+		return t.Seq != h.base-1
 	}
-	return c.close != CloseOpen || h.synSeen
+	return false
 }
 
 // Segment processes one segment sent in direction dir and emits its events.
@@ -215,40 +246,43 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 			h.base++
 		}
 	}
-	if syn && !h.synSeen && (!h.haveNext || !hasAck || dir == decode.S2C) {
+	// The first SYN of a direction fixes its sequence space, unless
+	// stream bytes were already placed in the old one.
+	if syn && !h.synSeen && h.delivered == 0 && len(h.pending) == 0 {
 		h.synSeen, h.isn, h.base = true, t.Seq, t.Seq+1
+		h.haveNext = false
 		if t.WScale >= 0 {
 			h.wscale = t.WScale
 		}
 	}
-	seglen := uint32(s.PayloadLen)
-	if syn {
-		seglen++
-	}
-	if fin {
-		seglen++
+	if syn && !hasAck {
+		c.lastSYN = s.TS
+	} else if hasAck && !syn && c.irtt == 0 && !c.lastSYN.IsZero() {
+		c.irtt = s.TS.Sub(c.lastSYN)
 	}
 	h.stats.Segments++
 	h.stats.PayloadBytes += uint64(s.PayloadLen)
 
-	an := c.analyze(h, r, s, seglen, syn, fin, rst, hasAck)
+	v := c.analyze(h, r, s)
 
-	// Flag events.
-	ev := func(typ decode.Type) decode.Event {
-		e := decode.NewEvent(s.Frame, s.TS, dir, decode.LayerTCP, typ)
-		e.Len = int64(s.PayloadLen)
-		e.Info = c.segmentInfo(h, s, an)
-		return e
-	}
-	flagged := false
+	// Flag events carry the segment's verdicts as info (the first of
+	// them, when a segment has several flags); the other segments get
+	// analysis events.
+	flagSeg := syn || fin || rst
+	fv := v
+	named := false
 	if syn {
-		flagged = true
+		named = true
 		if hasAck {
 			c.synAck = true
 			if c.hs.ACK.IsZero() {
 				c.hs.SYNACK = s.TS
 			}
-			e := ev(decode.TypeSYNACK)
+			if c.close == CloseRefused {
+				// The reset did not refuse the connection after all.
+				c.close = CloseRST
+			}
+			e := c.event(dir, h, s, decode.TypeSYNACK, fv)
 			e.Flags |= decode.FlagReply
 			e.Info = appendSYNOptions(e.Info, t)
 			emit(e)
@@ -256,38 +290,52 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 			if !c.synAck {
 				c.hs.SYN = s.TS
 			}
-			e := ev(decode.TypeSYN)
+			e := c.event(dir, h, s, decode.TypeSYN, fv)
 			e.Flags |= decode.FlagRequest
 			e.Info = appendSYNOptions(e.Info, t)
 			emit(e)
 		}
+		fv = 0
 	} else if hasAck && dir == decode.C2S && c.synAck && !c.hs.Complete && !rst &&
 		r.synSeen && t.Ack == r.isn+1 && !c.hs.SYN.IsZero() {
-		flagged = true
+		named = true
 		c.hs.ACK, c.hs.Complete = s.TS, true
-		c.rtt = c.hs.RTT()
-		e := ev(decode.TypeACK)
+		e := c.event(dir, h, s, decode.TypeACK, 0)
 		e.Info = append(e.Info,
 			decode.Millis("rtt_ms", c.hs.RTT()),
 			decode.Millis("syn_to_synack_ms", c.hs.SYNACK.Sub(c.hs.SYN)),
 			decode.Millis("synack_to_ack_ms", c.hs.ACK.Sub(c.hs.SYNACK)))
 		emit(e)
 	}
-	for _, a := range an.list() {
-		e := decode.NewEvent(s.Frame, s.TS, dir, decode.LayerTCP, a)
-		e.Len = int64(s.PayloadLen)
-		e.Info = c.segmentInfo(h, s, analysis{})
-		if a == decode.TypeDupAck {
-			e.Info = append(e.Info, decode.Int("dup_ack_num", int64(h.dupAcks+1)))
+	if !flagSeg {
+		for _, a := range analysisTypes {
+			if v&a.v == 0 {
+				continue
+			}
+			named = true
+			e := c.event(dir, h, s, a.typ, 0)
+			switch a.typ {
+			case decode.TypeRetransmission, decode.TypeFastRetransmission:
+				e.Info = append(e.Info, decode.Bool("retransmission", true))
+				if v&vSpurious != 0 {
+					e.Info = append(e.Info, decode.Bool("spurious", true))
+				}
+			case decode.TypeDupAck:
+				e.Info = append(e.Info, decode.Int("dup_ack_num", int64(h.dupAcks+1)))
+			}
+			emit(e)
 		}
-		if flagged && (a == decode.TypeRetransmission || a == decode.TypeFastRetransmission) {
-			continue // already said by info.retransmission on the flag event
+	}
+	if !named && c.opts.Segments {
+		e := c.event(dir, h, s, decode.TypeSegment, 0)
+		if s.PayloadLen > 0 {
+			e.Flags |= decode.FlagAppData
 		}
 		emit(e)
 	}
 	if fin {
-		flagged = true
-		e := ev(decode.TypeFIN)
+		e := c.event(dir, h, s, decode.TypeFIN, fv)
+		fv = 0
 		if !r.fin {
 			e.Info = append(e.Info, decode.Bool("active_close", true))
 		}
@@ -306,8 +354,7 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 		}
 	}
 	if rst {
-		flagged = true
-		e := ev(decode.TypeRST)
+		e := c.event(dir, h, s, decode.TypeRST, fv)
 		if dir == decode.S2C && !c.synAck && !c.hs.SYN.IsZero() {
 			e.Info = append(e.Info, decode.Bool("refused", true))
 			c.close = CloseRefused
@@ -317,55 +364,56 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 		emit(e)
 		h.rst = true
 	}
-	if !flagged && c.opts.Segments {
-		e := ev(decode.TypeSegment)
-		if s.PayloadLen > 0 {
-			e.Flags |= decode.FlagAppData
-		}
-		emit(e)
-	}
 
 	// Payload: a reset's payload is diagnostic text, not stream data.
 	if s.PayloadLen > 0 && !rst {
-		if r.fin && !h.fin {
-			c.halfCl = true
-		}
 		dataSeq := t.Seq
 		if syn {
 			dataSeq++
+		}
+		if r.fin && !h.fin && (!h.haveNext || seqGT(dataSeq+uint32(s.PayloadLen), h.nextSeq)) {
+			c.halfCl = true // new data toward a side that sent FIN
 		}
 		c.receive(dir, h, dataSeq, s, emit)
 	}
 	// An acknowledgment beyond what we have seen means the bytes crossed
 	// the capture point unseen: stop waiting for them.
 	if hasAck && r.seen && !rst {
-		c.ackedUnseen(dir.Reverse(), r, t.Ack, s, emit)
+		c.ackedUnseen(dir.Reverse(), r, t.Ack, s)
 	}
-	c.update(h, s, seglen, an.dupAck, hasAck)
+	c.update(h, s, v)
 }
 
-// analysis holds the analysis verdicts for one segment.
-type analysis struct {
-	retrans, fastRetrans, spurious, outOfOrder, lost, dupAck, zeroWin, keepAlive bool
-}
+// verdict is a set of sequence-analysis results for one segment.
+type verdict uint16
 
-func (a analysis) list() []decode.Type {
-	var out [4]decode.Type
-	n := 0
-	add := func(ok bool, t decode.Type) {
-		if ok && n < len(out) {
-			out[n] = t
-			n++
-		}
-	}
-	add(a.lost, decode.TypeLostSegment)
-	add(a.keepAlive, decode.TypeKeepAlive)
-	add(a.fastRetrans, decode.TypeFastRetransmission)
-	add(a.retrans, decode.TypeRetransmission)
-	add(a.outOfOrder, decode.TypeOutOfOrder)
-	add(a.dupAck, decode.TypeDupAck)
-	add(a.zeroWin, decode.TypeZeroWindow)
-	return out[:n]
+const (
+	vRetrans verdict = 1 << iota
+	vFastRetrans
+	vSpurious
+	vOutOfOrder
+	vLost
+	vDupAck
+	vZeroWin
+	vKeepAlive
+	// Verdicts that only steer later analysis; they have no events.
+	vZeroWinProbe
+	vKeepAliveAck
+	vZeroWinProbeAck
+)
+
+// analysisTypes maps verdicts to event types in emission order.
+var analysisTypes = [...]struct {
+	v   verdict
+	typ decode.Type
+}{
+	{vLost, decode.TypeLostSegment},
+	{vKeepAlive, decode.TypeKeepAlive},
+	{vFastRetrans, decode.TypeFastRetransmission},
+	{vRetrans, decode.TypeRetransmission},
+	{vOutOfOrder, decode.TypeOutOfOrder},
+	{vDupAck, decode.TypeDupAck},
+	{vZeroWin, decode.TypeZeroWindow},
 }
 
 // fastRetransWindow and defaultOOOThreshold follow Wireshark's TCP analysis
@@ -375,81 +423,143 @@ const (
 	defaultOOOThreshold = 3 * time.Millisecond
 )
 
-// analyze classifies a segment before the state is updated with it.
-func (c *Conn) analyze(h, r *half, s *Segment, seglen uint32, syn, fin, rst, hasAck bool) analysis {
-	var a analysis
+// analyze classifies a segment before the state is updated with it. The
+// rules and their order are Wireshark's (packet-tcp.c,
+// tcp_analyze_sequence_number); windows are compared unscaled, as there.
+func (c *Conn) analyze(h, r *half, s *Segment) verdict {
 	t := s.TCP
-	if t.Window == 0 && !syn && !fin && !rst {
-		a.zeroWin = true
-	}
-	if !h.haveNext {
-		return a
-	}
-	if !rst && seqGT(t.Seq, h.nextSeq) {
-		a.lost = true
-	}
-	if seglen <= 1 && !syn && !fin && !rst && t.Seq == h.nextSeq-1 {
-		a.keepAlive = true
-	}
-	if seglen == 0 && !syn && !fin && !rst && hasAck && h.haveAck && t.Window != 0 &&
-		c.scaledWindow(h, t) == h.lastWin && t.Seq == h.nextSeq && t.Ack == h.lastAck {
-		a.dupAck = true
-	}
-	if !a.keepAlive && (seglen > 0) && seqLT(t.Seq, h.nextSeq) && !rst {
-		since := s.TS.Sub(r.lastAckTS)
+	seq, payload := t.Seq, uint32(s.PayloadLen)
+	synFin := t.Flags&(netpkt.FlagSYN|netpkt.FlagFIN) != 0
+	plain := t.Flags&(netpkt.FlagSYN|netpkt.FlagFIN|netpkt.FlagRST) == 0
+	var v verdict
+
+	// A zero-window probe: one byte at the next sequence number while the
+	// peer's window is closed. It skips the checks below and does not
+	// advance the sequence.
+	if payload == 1 && h.haveNext && seq == h.nextSeq && r.haveWin && r.lastWin == 0 {
+		v |= vZeroWinProbe
+	} else {
+		if t.Window == 0 && plain {
+			v |= vZeroWin
+		}
+		if h.haveNext && seqGT(seq, h.nextSeq) && t.Flags&netpkt.FlagRST == 0 {
+			v |= vLost
+		}
+		if payload <= 1 && h.haveNext && seq == h.nextSeq-1 && plain {
+			v |= vKeepAlive
+		}
+		sameAck := payload == 0 && plain && h.haveNext && seq == h.nextSeq &&
+			h.haveWin && t.Window == h.lastWin && t.Ack == h.lastAck
 		switch {
-		case r.dupAcks >= 2 && r.haveAck && r.lastAck == t.Seq && since < fastRetransWindow:
-			a.fastRetrans = true
-		default:
-			thr := c.rtt
-			if thr <= 0 {
-				thr = defaultOOOThreshold
-			}
-			if s.TS.Sub(h.nextSeqTS) < thr && h.nextSeq != t.Seq+seglen {
-				a.outOfOrder = true
-			} else {
-				a.retrans = true
-			}
+		case sameAck && t.Window != 0 && r.lastVerd&vKeepAlive != 0:
+			v |= vKeepAliveAck
+		case sameAck && t.Window == 0 && r.lastVerd&vZeroWinProbe != 0:
+			v |= vZeroWinProbeAck
+		case sameAck && t.Window != 0:
+			v |= vDupAck
 		}
 	}
-	return a
+
+	if (payload == 0 && !synFin) || v&vKeepAlive != 0 {
+		return v
+	}
+	notAdvanced := h.haveNext && seqLT(seq, h.nextSeq)
+	if payload > 1 && h.haveNext && seq == h.nextSeq-1 {
+		notAdvanced = false // new data after a zero-window probe
+	}
+	switch {
+	case payload > 0 && r.lastAckSet && !seqGT(seq+payload, r.lastAck):
+		// The receiver had acknowledged all of it already.
+		v |= vRetrans | vSpurious
+	case notAdvanced && r.dupAcks >= 2 && r.lastAck == seq && s.TS.Sub(r.lastAckTS) < fastRetransWindow:
+		v |= vFastRetrans
+	case notAdvanced && s.TS.Sub(h.nextSeqTS) < c.oooThreshold() && h.nextSeq != seq+payload+b2u(synFin):
+		v |= vOutOfOrder
+	case notAdvanced:
+		v |= vRetrans
+	}
+	return v
+}
+
+// oooThreshold is how soon after the highest segment a lower one counts as
+// reordered rather than retransmitted: the initial RTT, or 3 ms.
+func (c *Conn) oooThreshold() time.Duration {
+	if c.irtt > 0 {
+		return c.irtt
+	}
+	return defaultOOOThreshold
+}
+
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // update records the segment in the sender's sequence state.
-func (c *Conn) update(h *half, s *Segment, seglen uint32, dup, hasAck bool) {
+func (c *Conn) update(h *half, s *Segment, v verdict) {
 	t := s.TCP
-	end := t.Seq + seglen
-	if !h.haveNext || seqGT(end, h.nextSeq) {
+	end := t.Seq + uint32(s.PayloadLen)
+	if t.Flags&(netpkt.FlagSYN|netpkt.FlagFIN) != 0 {
+		end++
+	}
+	if (!h.haveNext || seqGT(end, h.nextSeq)) && v&vZeroWinProbe == 0 {
 		h.haveNext, h.nextSeq, h.nextSeqTS = true, end, s.TS
 	}
-	if hasAck {
-		switch {
-		case dup:
-			h.dupAcks++
-		case !h.haveAck || t.Ack != h.lastAck:
-			h.dupAcks = 0
-		}
-		h.haveAck, h.lastAck, h.lastAckTS = true, t.Ack, s.TS
+	switch {
+	case v&vDupAck != 0:
+		h.dupAcks++
+	case t.Ack != h.lastAck:
+		h.dupAcks = 0
 	}
-	h.lastWin = c.scaledWindow(h, t)
+	hasAck := t.Flags&netpkt.FlagACK != 0
+	h.lastAck, h.lastAckSet, h.lastAckTS = t.Ack, hasAck, s.TS
+	if hasAck && (!h.haveHighAck || seqGT(t.Ack, h.highAck)) {
+		h.haveHighAck, h.highAck = true, t.Ack
+	}
+	h.haveWin, h.lastWin = true, t.Window
+	h.lastVerd = v
+}
+
+// event builds a TCP event for the segment. v is given for flag events,
+// which carry the retransmission verdict as info.
+func (c *Conn) event(dir decode.Dir, h *half, s *Segment, typ decode.Type, v verdict) decode.Event {
+	e := decode.NewEvent(s.Frame, s.TS, dir, decode.LayerTCP, typ)
+	e.Len = int64(s.PayloadLen)
+	e.Info = c.segmentInfo(h, s, v)
+	return e
 }
 
 // segmentInfo describes a segment for its events: relative sequence and
-// acknowledgment numbers as Wireshark shows them, window, flags.
-func (c *Conn) segmentInfo(h *half, s *Segment, an analysis) decode.Info {
+// acknowledgment numbers as Wireshark shows them, window, flags, and for
+// flag events the retransmission verdict.
+func (c *Conn) segmentInfo(h *half, s *Segment, v verdict) decode.Info {
 	t := s.TCP
 	r := &c.half[0]
 	if h == &c.half[0] {
 		r = &c.half[1]
 	}
-	info := make(decode.Info, 0, 8)
+	info := make(decode.Info, 0, 10)
 	info = append(info, decode.Uint("seq", uint64(t.Seq-(h.base-1))))
 	if t.Flags&netpkt.FlagACK != 0 && r.seen {
 		info = append(info, decode.Uint("ack", uint64(t.Ack-(r.base-1))))
 	}
 	info = append(info, decode.Uint("win", uint64(c.scaledWindow(h, t))), decode.String("flags", flagString(t.Flags)))
-	if an.retrans || an.fastRetrans || an.outOfOrder {
+	if v&(vRetrans|vFastRetrans) != 0 {
 		info = append(info, decode.Bool("retransmission", true))
+	}
+	if v&vFastRetrans != 0 {
+		info = append(info, decode.Bool("fast_retransmission", true))
+	}
+	if v&vSpurious != 0 {
+		info = append(info, decode.Bool("spurious", true))
+	}
+	if v&vOutOfOrder != 0 {
+		info = append(info, decode.Bool("out_of_order", true))
+	}
+	if v&vLost != 0 {
+		info = append(info, decode.Bool("lost_segment", true))
 	}
 	if len(s.Payload) < s.PayloadLen {
 		info = append(info, decode.Bool("truncated", true))

@@ -1,6 +1,7 @@
 package tcpflow
 
 import (
+	"slices"
 	"time"
 
 	"github.com/wiretrace/wiretrace/decode"
@@ -92,6 +93,9 @@ func (h *half) streamOffset(seq uint32) int64 {
 // receive places a segment's payload in the stream of direction dir.
 func (c *Conn) receive(dir decode.Dir, h *half, seq uint32, s *Segment, emit decode.Emit) {
 	data := s.Payload
+	if len(data) > s.PayloadLen {
+		data = data[:s.PayloadLen]
+	}
 	off := h.streamOffset(seq)
 	end := off + int64(s.PayloadLen)
 	if end <= int64(h.delivered) {
@@ -106,57 +110,55 @@ func (c *Conn) receive(dir decode.Dir, h *half, seq uint32, s *Segment, emit dec
 		}
 		off = int64(h.delivered)
 	}
-	missing := uint64(end-off) - uint64(len(data)) // cut by the snap length
+	cut := uint64(end-off) - uint64(len(data)) // lost to the snap length
 	if uint64(off) == h.delivered {
 		if len(data) > 0 {
 			c.deliver(dir, h, &Chunk{Offset: uint64(off), Data: data, Frame: s.Frame, TS: s.TS})
 		}
-		if missing > 0 {
-			c.skip(dir, h, missing, SkipSnaplen, s)
+		if cut > 0 {
+			c.skip(dir, h, cut, SkipSnaplen, s.Frame, s.TS)
 		}
-		c.drain(dir, h, s)
+		c.drain(dir, h, s, true)
 		return
 	}
 	// Out of order: keep a copy until the gap before it fills.
-	if len(data) > 0 {
-		c.hold(dir, h, uint64(off), data, s, emit)
-	}
+	c.hold(dir, h, uint64(off), data, cut, s, emit)
 }
 
-// hold buffers out-of-order bytes, keeping pending sorted and disjoint.
-func (c *Conn) hold(dir decode.Dir, h *half, off uint64, data []byte, s *Segment, emit decode.Emit) {
+// hold buffers out-of-order bytes: data at stream offset off, followed by
+// cut bytes the snap length removed. pending stays sorted by offset and its
+// entries disjoint: where the new bytes overlap what is already held, the
+// first copy wins and only the new bytes around it are kept.
+func (c *Conn) hold(dir decode.Dir, h *half, off uint64, data []byte, cut uint64, s *Segment, emit decode.Emit) {
 	if len(h.pending) == 0 {
 		h.gapOff, h.gapTS, h.gapFrame = h.delivered, s.TS, s.Frame
 	}
-	// Find the insertion point; trim against neighbours (first copy wins).
-	i := len(h.pending)
-	for i > 0 && h.pending[i-1].off > off {
-		i--
+	dataEnd := off + uint64(len(data))
+	end := dataEnd + cut
+	i := 0
+	for i < len(h.pending) && h.pending[i].end() <= off {
+		i++
 	}
-	if i > 0 {
-		prev := &h.pending[i-1]
-		if pend := prev.off + uint64(len(prev.data)); pend > off {
-			cut := pend - off
-			if cut >= uint64(len(data)) {
-				return
-			}
-			data, off = data[cut:], pend
+	for pos := off; pos < end; {
+		if i < len(h.pending) && h.pending[i].off <= pos {
+			pos = h.pending[i].end() // held already
+			i++
+			continue
 		}
-	}
-	if i < len(h.pending) {
-		next := h.pending[i].off
-		if off+uint64(len(data)) > next {
-			data = data[:next-off]
+		next := end
+		if i < len(h.pending) {
+			next = min(end, h.pending[i].off)
 		}
+		p := pending{off: pos, frame: s.Frame, ts: s.TS}
+		if pos < dataEnd {
+			p.data = append([]byte(nil), data[pos-off:min(next, dataEnd)-off]...)
+		}
+		p.cut = next - pos - uint64(len(p.data))
+		h.pending = slices.Insert(h.pending, i, p)
+		h.pendBytes += len(p.data)
+		i++
+		pos = next
 	}
-	if len(data) == 0 {
-		return
-	}
-	p := pending{off: off, data: append([]byte(nil), data...), frame: s.Frame, ts: s.TS}
-	h.pending = append(h.pending, pending{})
-	copy(h.pending[i+1:], h.pending[i:])
-	h.pending[i] = p
-	h.pendBytes += len(data)
 	lim := c.opts.Limits
 	for len(h.pending) > 0 && (h.pendBytes > lim.MaxBufferedBytes || len(h.pending) > lim.MaxBufferedSegments) {
 		first := h.pending[0].off
@@ -168,29 +170,31 @@ func (c *Conn) hold(dir decode.Dir, h *half, off uint64, data []byte, s *Segment
 			decode.Uint("skipped", first-h.delivered),
 		}
 		emit(e)
-		c.skip(dir, h, first-h.delivered, SkipCap, s)
-		c.drain(dir, h, s)
+		c.skip(dir, h, first-h.delivered, SkipCap, s.Frame, s.TS)
+		c.drain(dir, h, s, false)
 	}
 }
 
 // drain delivers buffered bytes that have become contiguous; s is the
-// segment that made them so.
-func (c *Conn) drain(dir decode.Dir, h *half, s *Segment) {
+// segment that made them so. filled says the gap before them was filled
+// (by data, or by bytes the receiver acknowledged unseen) rather than
+// given up.
+func (c *Conn) drain(dir decode.Dir, h *half, s *Segment, filled bool) {
 	if len(h.pending) == 0 || h.pending[0].off > h.delivered {
 		return
 	}
-	if c.handler != nil {
+	if c.handler != nil && filled {
 		// Count the bytes that become readable now: the contiguous run.
 		var blocked uint64
 		pos := h.delivered
-		for _, p := range h.pending {
-			end := p.off + uint64(len(p.data))
+		for i := range h.pending {
+			p := &h.pending[i]
 			if p.off > pos {
 				break
 			}
-			if end > pos {
-				blocked += end - pos
-				pos = end
+			if e := p.end(); e > pos {
+				blocked += e - pos
+				pos = e
 			}
 		}
 		gapOff := min(h.gapOff, h.pending[0].off)
@@ -205,24 +209,38 @@ func (c *Conn) drain(dir decode.Dir, h *half, s *Segment) {
 		if p.off > h.delivered {
 			break
 		}
-		data := p.data
-		if p.off < h.delivered {
-			cut := h.delivered - p.off
-			if cut >= uint64(len(data)) {
-				h.pendBytes -= len(p.data)
-				continue
-			}
-			data = data[cut:]
-		}
-		c.deliver(dir, h, &Chunk{Offset: h.delivered, Data: data, Frame: p.frame, TS: p.ts,
-			Held: true, Released: s.TS, ReleasedFrame: s.Frame})
 		h.pendBytes -= len(p.data)
+		pos := p.off
+		data := p.data
+		if pos < h.delivered {
+			trim := h.delivered - pos
+			if trim >= uint64(len(data)) {
+				data = nil
+			} else {
+				data = data[trim:]
+			}
+			pos = h.delivered
+		}
+		if len(data) > 0 {
+			c.deliver(dir, h, &Chunk{Offset: pos, Data: data, Frame: p.frame, TS: p.ts,
+				Held: true, Released: s.TS, ReleasedFrame: s.Frame})
+		}
+		if e := p.end(); e > h.delivered {
+			c.skip(dir, h, e-h.delivered, SkipSnaplen, p.frame, p.ts)
+		}
 	}
-	clear(h.pending[:n])
-	h.pending = append(h.pending[:0], h.pending[n:]...)
+	m := copy(h.pending, h.pending[n:])
+	clear(h.pending[m:])
+	h.pending = h.pending[:m]
 	if len(h.pending) > 0 {
-		// A later hole is now the first; it opened when its first byte came.
+		// A later hole is now the first; it opened when the first of
+		// the bytes behind it arrived.
 		h.gapOff, h.gapTS, h.gapFrame = h.delivered, h.pending[0].ts, h.pending[0].frame
+		for i := range h.pending[1:] {
+			if p := &h.pending[i+1]; p.ts.Before(h.gapTS) {
+				h.gapTS, h.gapFrame = p.ts, p.frame
+			}
+		}
 	}
 }
 
@@ -234,19 +252,20 @@ func (c *Conn) deliver(dir decode.Dir, h *half, ch *Chunk) {
 	}
 }
 
-func (c *Conn) skip(dir decode.Dir, h *half, n uint64, why SkipReason, s *Segment) {
+func (c *Conn) skip(dir decode.Dir, h *half, n uint64, why SkipReason, frame int64, ts time.Time) {
 	if n == 0 {
 		return
 	}
 	if c.handler != nil {
-		c.handler.Skip(dir, &Skip{Offset: h.delivered, Len: n, Reason: why, Frame: s.Frame, TS: s.TS})
+		c.handler.Skip(dir, &Skip{Offset: h.delivered, Len: n, Reason: why, Frame: frame, TS: ts})
 	}
 	h.delivered += n
 }
 
 // ackedUnseen gives up bytes of direction dir that the peer acknowledged
-// although the capture never saw them.
-func (c *Conn) ackedUnseen(dir decode.Dir, h *half, ack uint32, s *Segment, emit decode.Emit) {
+// although the capture never saw them, and delivers what was held behind
+// them.
+func (c *Conn) ackedUnseen(dir decode.Dir, h *half, ack uint32, s *Segment) {
 	limit := ack
 	if h.fin && seqGT(limit, h.finSeq) {
 		limit = h.finSeq
@@ -255,15 +274,17 @@ func (c *Conn) ackedUnseen(dir decode.Dir, h *half, ack uint32, s *Segment, emit
 		return
 	}
 	off := h.streamOffset(limit)
-	if off <= int64(h.delivered) || off-int64(h.delivered) > 1<<30 {
-		return
+	if off-int64(h.delivered) > 1<<30 {
+		return // not a plausible acknowledgment of this stream
 	}
-	n := uint64(off) - h.delivered
-	if len(h.pending) > 0 && h.pending[0].off < uint64(off) {
-		n = h.pending[0].off - h.delivered
+	for off > int64(h.delivered) {
+		n := uint64(off) - h.delivered
+		if len(h.pending) > 0 && h.pending[0].off < uint64(off) {
+			n = h.pending[0].off - h.delivered
+		}
+		c.skip(dir, h, n, SkipUnseen, s.Frame, s.TS)
+		c.drain(dir, h, s, true)
 	}
-	c.skip(dir, h, n, SkipUnseen, s)
-	c.drain(dir, h, s)
 }
 
 // End gives up every open gap and delivers what is buffered, as when the
@@ -274,8 +295,8 @@ func (c *Conn) End(frame int64, ts time.Time) {
 		h := &c.half[i]
 		dir := decode.Dir(i + 1)
 		for len(h.pending) > 0 {
-			c.skip(dir, h, h.pending[0].off-h.delivered, SkipEnd, s)
-			c.drain(dir, h, s)
+			c.skip(dir, h, h.pending[0].off-h.delivered, SkipEnd, frame, ts)
+			c.drain(dir, h, s, false)
 		}
 		h.pending, h.pendBytes = nil, 0
 	}
