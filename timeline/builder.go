@@ -24,8 +24,9 @@ type Options struct {
 	IdleTimeout time.Duration
 	// UDPIdleTimeout ends a UDP flow likewise (default 1 minute).
 	UDPIdleTimeout time.Duration
-	// CloseLinger keeps a finished TCP connection in the table this long
-	// so that stray segments (a last ACK, a repeated FIN) join it rather
+	// CloseLinger keeps a finished TCP connection in the table until it
+	// has been quiet this long, so that stray segments (a last ACK, a
+	// repeated FIN) and traffic after an injected reset join it rather
 	// than start a new one (default 2 seconds).
 	CloseLinger time.Duration
 	// MaxConns caps the connection table; when full, the least recently
@@ -164,9 +165,11 @@ func (b *Builder) Packet(p *capture.Packet) error {
 		}
 		b.touch(c, p)
 		c.tcpSegment(c.dirOf(src), p, pk)
-		if c.tcp.Done() && !c.closingLink.on {
-			c.doneAt = p.TS
-			b.closing.pushBack(c, closingLink)
+		if c.tcp.Done() {
+			// Finished: it lingers until CloseLinger passes without a
+			// packet, so the closing list stays in order of last
+			// activity.
+			b.closing.moveToBack(c, closingLink)
 		}
 	case netpkt.ProtoUDP:
 		if c == nil {
@@ -296,7 +299,7 @@ func (b *Builder) maybeSweep() error {
 
 func (b *Builder) sweep() error {
 	b.sweptAt = b.now
-	for c := b.closing.head; c != nil && b.now.Sub(c.doneAt) >= b.opts.CloseLinger; c = b.closing.head {
+	for c := b.closing.head; c != nil && b.now.Sub(c.lastTS) >= b.opts.CloseLinger; c = b.closing.head {
 		b.finish(c, endClosed)
 	}
 	for i, timeout := range [2]time.Duration{b.opts.IdleTimeout, b.opts.UDPIdleTimeout} {

@@ -50,7 +50,6 @@ type conn struct {
 
 	lastTS    time.Time
 	lastFrame int64
-	doneAt    time.Time
 
 	idleLink, closingLink link
 	finished              bool

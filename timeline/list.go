@@ -43,9 +43,10 @@ func (l *connList) remove(c *conn, lk func(*conn) *link) {
 	*k = link{}
 }
 
-// moveToBack marks c as the most recently active.
+// moveToBack marks c as the most recently active, adding it if it is not
+// on the list.
 func (l *connList) moveToBack(c *conn, lk func(*conn) *link) {
-	if l.tail == c {
+	if l.tail == c && lk(c).on {
 		return
 	}
 	l.remove(c, lk)
