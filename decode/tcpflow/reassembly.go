@@ -111,18 +111,31 @@ func (c *Conn) receive(dir decode.Dir, h *half, seq uint32, s *Segment, emit dec
 		off = int64(h.delivered)
 	}
 	cut := uint64(end-off) - uint64(len(data)) // lost to the snap length
-	if uint64(off) == h.delivered {
-		if len(data) > 0 {
-			c.deliver(dir, h, &Chunk{Offset: uint64(off), Data: data, Frame: s.Frame, TS: s.TS})
-		}
-		if cut > 0 {
-			c.skip(dir, h, cut, SkipSnaplen, s.Frame, s.TS)
-		}
-		c.drain(dir, h, s, true)
+	if uint64(off) != h.delivered {
+		// Out of order: keep a copy until the gap before it fills.
+		c.hold(dir, h, uint64(off), data, cut, s, emit)
 		return
 	}
-	// Out of order: keep a copy until the gap before it fills.
-	c.hold(dir, h, uint64(off), data, cut, s, emit)
+	// In order up to the first held piece; what lies beyond it is merged
+	// with the held pieces, where the first copy wins.
+	limit := uint64(end)
+	if len(h.pending) > 0 && h.pending[0].off < limit {
+		limit = h.pending[0].off
+	}
+	n := min(limit-uint64(off), uint64(len(data)))
+	if n > 0 {
+		c.deliver(dir, h, &Chunk{Offset: uint64(off), Data: data[:n], Frame: s.Frame, TS: s.TS})
+	}
+	if gone := limit - uint64(off) - n; gone > 0 {
+		c.skip(dir, h, gone, SkipSnaplen, s.Frame, s.TS)
+	}
+	if limit < uint64(end) {
+		// Either all the data was delivered (gone > 0) or the rest starts
+		// at limit.
+		data = data[n:]
+		c.hold(dir, h, limit, data, uint64(end)-limit-uint64(len(data)), s, emit)
+	}
+	c.drain(dir, h, s, true)
 }
 
 // hold buffers out-of-order bytes: data at stream offset off, followed by
