@@ -107,11 +107,15 @@ type Conn struct {
 
 // half is one direction, named by its sender.
 type half struct {
-	seen    bool
+	seen    bool // a segment was sent this way
 	synSeen bool
 	isn     uint32
-	// base is the sequence number of stream offset 0.
-	base uint32
+	// base is the sequence number of stream offset 0: one past the SYN,
+	// else the first sequence number seen, or acknowledged by the peer
+	// before this side sent anything (so relative numbers agree with
+	// Wireshark's on connections picked up mid-stream).
+	base    uint32
+	baseSet bool
 
 	// Sequence analysis state, as Wireshark keeps it (packet-tcp.c,
 	// tcp_analyze_sequence_number).
@@ -206,7 +210,7 @@ func (h *half) acked(seq uint32) bool { return h.haveHighAck && !seqLT(h.highAck
 // connection on the same addresses and ports: a SYN (without ACK) after
 // this connection closed, or with another initial sequence number than an
 // earlier SYN of dir, or, on a connection picked up mid-stream, at another
-// sequence number than the one just before dir's first segment. A SYN with
+// sequence number than the one just before dir's first byte. A SYN with
 // the same sequence number is a retransmission, and a SYN from the side that
 // has not sent one yet during an open handshake (a split or simultaneous
 // open) belongs to this connection.
@@ -221,9 +225,9 @@ func (c *Conn) IsNewConnection(dir decode.Dir, t *netpkt.TCP) bool {
 		return h.isn != t.Seq
 	case c.close != CloseOpen:
 		return true
-	case h.seen && !r.synSeen:
-		// Mid-stream: a SYN just before the first segment seen is that
-		// connection's own SYN, captured late.
+	case h.baseSet && !r.synSeen:
+		// Mid-stream: a SYN just before the first byte seen (or
+		// acknowledged) is that connection's own SYN, captured late.
 		return t.Seq != h.base-1
 	}
 	return false
@@ -239,12 +243,15 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 	rst := t.Flags&netpkt.FlagRST != 0
 	hasAck := t.Flags&netpkt.FlagACK != 0
 
-	if !h.seen {
-		h.seen = true
-		h.base = t.Seq
+	h.seen = true
+	if !h.baseSet {
+		h.baseSet, h.base = true, t.Seq
 		if syn {
 			h.base++
 		}
+	}
+	if hasAck && !r.baseSet {
+		r.baseSet, r.base = true, t.Ack
 	}
 	// The first SYN of a direction fixes its sequence space, unless
 	// stream bytes were already placed in the old one.
@@ -542,7 +549,7 @@ func (c *Conn) segmentInfo(h *half, s *Segment, v verdict) decode.Info {
 	}
 	info := make(decode.Info, 0, 10)
 	info = append(info, decode.Uint("seq", uint64(t.Seq-(h.base-1))))
-	if t.Flags&netpkt.FlagACK != 0 && r.seen {
+	if t.Flags&netpkt.FlagACK != 0 && r.baseSet {
 		info = append(info, decode.Uint("ack", uint64(t.Ack-(r.base-1))))
 	}
 	info = append(info, decode.Uint("win", uint64(c.scaledWindow(h, t))), decode.String("flags", flagString(t.Flags)))
