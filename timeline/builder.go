@@ -133,11 +133,16 @@ func (b *Builder) Packet(p *capture.Packet) error {
 	if p.TS.After(b.now) {
 		b.now = p.TS
 	}
+	// End what has expired first, so that a packet after a long silence
+	// finds its old connection gone rather than joining it.
+	if err := b.maybeSweep(); err != nil {
+		return err
+	}
 	err := b.dec.Decode(p.LinkType, p.Data, p.OrigLen, &b.pkt)
 	pk := &b.pkt
 	if pk.Fragment && pk.Proto == netpkt.ProtoNone {
 		b.stats.Fragments++
-		return b.maybeSweep()
+		return nil
 	}
 	if err != nil {
 		if errors.Is(err, netpkt.ErrUnsupported) {
@@ -145,7 +150,7 @@ func (b *Builder) Packet(p *capture.Packet) error {
 		} else {
 			b.stats.Malformed++
 		}
-		return b.maybeSweep()
+		return nil
 	}
 	src := netip.AddrPortFrom(pk.Src, pk.SrcPort)
 	dst := netip.AddrPortFrom(pk.Dst, pk.DstPort)
@@ -178,10 +183,7 @@ func (b *Builder) Packet(p *capture.Packet) error {
 		b.touch(c, p)
 		c.udpDatagram(c.dirOf(src), p, pk)
 	}
-	if b.err != nil {
-		return b.err
-	}
-	return b.maybeSweep()
+	return b.err
 }
 
 // Advance tells the Builder that capture time has reached now without a
