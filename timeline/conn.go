@@ -112,7 +112,10 @@ func (c *conn) tcpSegment(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet) 
 func (c *conn) udpDatagram(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet) {
 	c.packets[dir.Index()]++
 	c.bytes[dir.Index()] += uint64(pk.PayloadLen)
-	flags := decode.FlagRequest
+	// Without a decoder a datagram's payload is the application's: the
+	// client's first one ends the round-trip count at zero (UDP has no
+	// handshake).
+	flags := decode.FlagRequest | decode.FlagAppData
 	if dir == decode.S2C {
 		flags = decode.FlagReply
 	}
