@@ -1,6 +1,7 @@
 package tcpflow
 
 import (
+	"math/bits"
 	"time"
 
 	"github.com/wiretrace/wiretrace/decode"
@@ -103,6 +104,11 @@ type Conn struct {
 	irtt    time.Duration
 	close   Close
 	halfCl  bool // data flowed toward a side after it sent FIN
+
+	// Reused for Handler calls (valid only during the call).
+	chunk   Chunk
+	gap     Gap
+	skipped Skip
 }
 
 // half is one direction, named by its sender.
@@ -289,7 +295,7 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 				// The reset did not refuse the connection after all.
 				c.close = CloseRST
 			}
-			e := c.event(dir, h, s, decode.TypeSYNACK, fv)
+			e := c.event(dir, h, s, decode.TypeSYNACK, fv, 4)
 			e.Flags |= decode.FlagReply
 			e.Info = appendSYNOptions(e.Info, t)
 			emit(e)
@@ -297,7 +303,7 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 			if !c.synAck {
 				c.hs.SYN = s.TS
 			}
-			e := c.event(dir, h, s, decode.TypeSYN, fv)
+			e := c.event(dir, h, s, decode.TypeSYN, fv, 4)
 			e.Flags |= decode.FlagRequest
 			e.Info = appendSYNOptions(e.Info, t)
 			emit(e)
@@ -307,7 +313,7 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 		r.synSeen && t.Ack == r.isn+1 && !c.hs.SYN.IsZero() {
 		named = true
 		c.hs.ACK, c.hs.Complete = s.TS, true
-		e := c.event(dir, h, s, decode.TypeACK, 0)
+		e := c.event(dir, h, s, decode.TypeACK, 0, 3)
 		e.Info = append(e.Info,
 			decode.Millis("rtt_ms", c.hs.RTT()),
 			decode.Millis("syn_to_synack_ms", c.hs.SYNACK.Sub(c.hs.SYN)),
@@ -320,7 +326,7 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 				continue
 			}
 			named = true
-			e := c.event(dir, h, s, a.typ, 0)
+			e := c.event(dir, h, s, a.typ, 0, 2)
 			switch a.typ {
 			case decode.TypeRetransmission, decode.TypeFastRetransmission:
 				e.Info = append(e.Info, decode.Bool("retransmission", true))
@@ -334,14 +340,14 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 		}
 	}
 	if !named && c.opts.Segments {
-		e := c.event(dir, h, s, decode.TypeSegment, 0)
+		e := c.event(dir, h, s, decode.TypeSegment, 0, 0)
 		if s.PayloadLen > 0 {
 			e.Flags |= decode.FlagAppData
 		}
 		emit(e)
 	}
 	if fin {
-		e := c.event(dir, h, s, decode.TypeFIN, fv)
+		e := c.event(dir, h, s, decode.TypeFIN, fv, 1)
 		fv = 0
 		if !r.fin {
 			e.Info = append(e.Info, decode.Bool("active_close", true))
@@ -361,7 +367,7 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 		}
 	}
 	if rst {
-		e := c.event(dir, h, s, decode.TypeRST, fv)
+		e := c.event(dir, h, s, decode.TypeRST, fv, 1)
 		if dir == decode.S2C && !c.synAck && !c.hs.SYN.IsZero() {
 			e.Info = append(e.Info, decode.Bool("refused", true))
 			c.close = CloseRefused
@@ -530,24 +536,31 @@ func (c *Conn) update(h *half, s *Segment, v verdict) {
 }
 
 // event builds a TCP event for the segment. v is given for flag events,
-// which carry the retransmission verdict as info.
-func (c *Conn) event(dir decode.Dir, h *half, s *Segment, typ decode.Type, v verdict) decode.Event {
+// which carry the segment's verdicts as info; extra is room for the fields
+// the caller adds.
+func (c *Conn) event(dir decode.Dir, h *half, s *Segment, typ decode.Type, v verdict, extra int) decode.Event {
 	e := decode.NewEvent(s.Frame, s.TS, dir, decode.LayerTCP, typ)
 	e.Len = int64(s.PayloadLen)
-	e.Info = c.segmentInfo(h, s, v)
+	e.Info = c.segmentInfo(h, s, v, extra)
 	return e
 }
 
 // segmentInfo describes a segment for its events: relative sequence and
 // acknowledgment numbers as Wireshark shows them, window, flags, and for
 // flag events the retransmission verdict.
-func (c *Conn) segmentInfo(h *half, s *Segment, v verdict) decode.Info {
+func (c *Conn) segmentInfo(h *half, s *Segment, v verdict, extra int) decode.Info {
 	t := s.TCP
 	r := &c.half[0]
 	if h == &c.half[0] {
 		r = &c.half[1]
 	}
-	info := make(decode.Info, 0, 10)
+	// One field per verdict, two for a fast retransmission.
+	n := 4 + extra + bits.OnesCount16(uint16(v&(vRetrans|vFastRetrans|vSpurious|vOutOfOrder|vLost))) +
+		bits.OnesCount16(uint16(v&vFastRetrans))
+	if len(s.Payload) < s.PayloadLen {
+		n++
+	}
+	info := make(decode.Info, 0, n)
 	info = append(info, decode.Uint("seq", uint64(t.Seq-(h.base-1))))
 	if t.Flags&netpkt.FlagACK != 0 && r.baseSet {
 		info = append(info, decode.Uint("ack", uint64(t.Ack-(r.base-1))))

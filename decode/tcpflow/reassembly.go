@@ -72,7 +72,9 @@ type Skip struct {
 	TS          time.Time
 }
 
-// Handler receives the reassembled streams of a connection.
+// Handler receives the reassembled streams of a connection. The *Chunk,
+// *Gap and *Skip passed to it are reused: they, and Chunk.Data, are valid
+// only during the call. A Handler must not call back into the Conn.
 type Handler interface {
 	// Data delivers the next in-order bytes of direction dir.
 	Data(dir decode.Dir, c *Chunk)
@@ -124,7 +126,7 @@ func (c *Conn) receive(dir decode.Dir, h *half, seq uint32, s *Segment, emit dec
 	}
 	n := min(limit-uint64(off), uint64(len(data)))
 	if n > 0 {
-		c.deliver(dir, h, &Chunk{Offset: uint64(off), Data: data[:n], Frame: s.Frame, TS: s.TS})
+		c.deliver(dir, h, Chunk{Offset: uint64(off), Data: data[:n], Frame: s.Frame, TS: s.TS})
 	}
 	if gone := limit - uint64(off) - n; gone > 0 {
 		c.skip(dir, h, gone, SkipSnaplen, s.Frame, s.TS)
@@ -211,10 +213,11 @@ func (c *Conn) drain(dir decode.Dir, h *half, s *Segment, filled bool) {
 			}
 		}
 		gapOff := min(h.gapOff, h.pending[0].off)
-		c.handler.GapFilled(dir, &Gap{
+		c.gap = Gap{
 			Offset: gapOff, Len: h.pending[0].off - gapOff, Opened: h.gapTS, OpenedFrame: h.gapFrame,
 			Filled: s.TS, FilledFrame: s.Frame, Blocked: blocked,
-		})
+		}
+		c.handler.GapFilled(dir, &c.gap)
 	}
 	n := 0
 	for ; n < len(h.pending); n++ {
@@ -235,7 +238,7 @@ func (c *Conn) drain(dir decode.Dir, h *half, s *Segment, filled bool) {
 			pos = h.delivered
 		}
 		if len(data) > 0 {
-			c.deliver(dir, h, &Chunk{Offset: pos, Data: data, Frame: p.frame, TS: p.ts,
+			c.deliver(dir, h, Chunk{Offset: pos, Data: data, Frame: p.frame, TS: p.ts,
 				Held: true, Released: s.TS, ReleasedFrame: s.Frame})
 		}
 		if e := p.end(); e > h.delivered {
@@ -257,11 +260,15 @@ func (c *Conn) drain(dir decode.Dir, h *half, s *Segment, filled bool) {
 	}
 }
 
-func (c *Conn) deliver(dir decode.Dir, h *half, ch *Chunk) {
+// deliver hands ch to the handler through the Conn's reused Chunk, so that
+// delivering allocates nothing.
+func (c *Conn) deliver(dir decode.Dir, h *half, ch Chunk) {
 	h.delivered += uint64(len(ch.Data))
 	h.stats.StreamBytes += uint64(len(ch.Data))
 	if c.handler != nil {
-		c.handler.Data(dir, ch)
+		c.chunk = ch
+		c.handler.Data(dir, &c.chunk)
+		c.chunk.Data = nil
 	}
 }
 
@@ -270,7 +277,8 @@ func (c *Conn) skip(dir decode.Dir, h *half, n uint64, why SkipReason, frame int
 		return
 	}
 	if c.handler != nil {
-		c.handler.Skip(dir, &Skip{Offset: h.delivered, Len: n, Reason: why, Frame: frame, TS: ts})
+		c.skipped = Skip{Offset: h.delivered, Len: n, Reason: why, Frame: frame, TS: ts}
+		c.handler.Skip(dir, &c.skipped)
 	}
 	h.delivered += n
 }
