@@ -646,3 +646,44 @@ func TestFlagString(t *testing.T) {
 		}
 	}
 }
+
+// nopHandler discards the streams.
+type nopHandler struct{ n int }
+
+func (h *nopHandler) Data(dir decode.Dir, c *Chunk)    { h.n += len(c.Data) }
+func (h *nopHandler) GapFilled(dir decode.Dir, g *Gap) {}
+func (h *nopHandler) Skip(dir decode.Dir, s *Skip)     {}
+
+// TestSegmentAllocs checks that in-order data and bare ACKs, which emit
+// no event, allocate nothing.
+func TestSegmentAllocs(t *testing.T) {
+	h := &nopHandler{}
+	c, _ := run(t, Options{}, h, hs())
+	var events int
+	emit := func(decode.Event) { events++ }
+	payload := make([]byte, 1000)
+	data := &netpkt.TCP{Seq: cISN + 1, Ack: sISN + 1, Flags: netpkt.FlagACK | netpkt.FlagPSH, Window: 65535, WScale: -1}
+	ack := &netpkt.TCP{Seq: sISN + 1, Flags: netpkt.FlagACK, Window: 65535, WScale: -1}
+	ds := &Segment{TCP: data, Payload: payload, PayloadLen: len(payload)}
+	as := &Segment{TCP: ack}
+	frame := int64(3)
+	allocs := testing.AllocsPerRun(200, func() {
+		frame++
+		ds.Frame, ds.TS = frame, at(float64(frame))
+		c.Segment(c2s, ds, emit)
+		data.Seq += uint32(len(payload))
+		frame++
+		ack.Ack = data.Seq
+		as.Frame, as.TS = frame, at(float64(frame)+0.5)
+		c.Segment(s2c, as, emit)
+	})
+	if events != 0 {
+		t.Fatalf("steady state emitted %d events", events)
+	}
+	if h.n != 201*len(payload) {
+		t.Fatalf("delivered %d bytes; want %d", h.n, 201*len(payload))
+	}
+	if allocs != 0 {
+		t.Errorf("allocations per data+ACK pair = %v; want 0", allocs)
+	}
+}
