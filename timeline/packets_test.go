@@ -31,6 +31,7 @@ type tpkt struct {
 	payload  []byte
 	udp      bool
 	opts     []layers.TCPOption
+	ipID     uint16
 }
 
 func mustAddrPort(t testing.TB, s string) netip.AddrPort {
@@ -51,7 +52,7 @@ func (p tpkt) frame(t testing.TB) []byte {
 		DstMAC:       net.HardwareAddr{2, 0, 0, 0, 0, 2},
 		EthernetType: layers.EthernetTypeIPv4,
 	}
-	ip := &layers.IPv4{Version: 4, TTL: 64, SrcIP: src.Addr().AsSlice(), DstIP: dst.Addr().AsSlice()}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Id: p.ipID, SrcIP: src.Addr().AsSlice(), DstIP: dst.Addr().AsSlice()}
 	var l4 gopacket.SerializableLayer
 	if p.udp {
 		ip.Protocol = layers.IPProtocolUDP

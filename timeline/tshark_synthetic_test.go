@@ -28,6 +28,7 @@ type spkt struct {
 	win      uint16 // raw window; 0 means 65535 unless zero
 	zero     bool
 	wscale   int // window scale option on SYNs; 0 means none, else shift+1
+	ipID     uint16
 }
 
 type scenario struct {
@@ -243,6 +244,26 @@ var synthScenarios = []scenario{
 		{ms: 9000, c2s: true, flags: "S", seq: 60000},
 		{ms: 9010, flags: "SA", seq: 95000, ack: 60001},
 	})},
+	{"data-after-fin-rst", cat(handshake(0, 10, 11), []spkt{
+		// New data at the FIN's sequence number, then duplicate ACKs:
+		// the reset does not stop the analysis.
+		{ms: 20, c2s: true, flags: "PA", seq: 1, ack: 1, n: 10},
+		{ms: 30, flags: "A", seq: 1, ack: 11},
+		{ms: 40, c2s: true, flags: "FR", seq: 11},
+		{ms: 50, c2s: true, flags: "PA", seq: 11, ack: 1, n: 13},
+		{ms: 60, flags: "PA", seq: 1, ack: 24, n: 54},
+		{ms: 61, c2s: true, flags: "A", seq: 24, ack: 55},
+		{ms: 62, c2s: true, flags: "A", seq: 24, ack: 55},
+		{ms: 63, c2s: true, flags: "A", seq: 24, ack: 55},
+	})},
+	{"identical-dup-acks", cat(handshake(0, 10, 11), []spkt{
+		// Byte-identical duplicate ACKs (same IP ID) are duplicates too.
+		{ms: 20, c2s: true, flags: "PA", seq: 1, ack: 1, n: 13},
+		{ms: 60, flags: "PA", seq: 1, ack: 14, n: 54},
+		{ms: 61, c2s: true, flags: "A", seq: 14, ack: 55, ipID: 0x1a0},
+		{ms: 62, c2s: true, flags: "A", seq: 14, ack: 55, ipID: 0x1a0},
+		{ms: 63, c2s: true, flags: "A", seq: 14, ack: 55, ipID: 0x1a1},
+	})},
 	{"midstream", []spkt{
 		{ms: 0, flags: "PA", seq: 1, ack: 1, n: 100},
 		{ms: 1, c2s: true, flags: "A", seq: 1, ack: 101},
@@ -260,7 +281,7 @@ func synthPackets(t testing.TB) []tpkt {
 		start := time.Duration(i) * 100 * time.Second
 		for _, p := range sc.pkts {
 			tp := tpkt{at: start + time.Duration(p.ms*float64(time.Millisecond)), flags: p.flags,
-				win: p.win, zeroWin: p.zero}
+				win: p.win, zeroWin: p.zero, ipID: p.ipID}
 			if p.n > 0 {
 				tp.payload = make([]byte, p.n)
 				for j := range tp.payload {

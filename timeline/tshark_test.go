@@ -105,6 +105,35 @@ var knownDiffs = []knownDiff{
 		reason: "bit-flipped IPv4 total length, as for frames 45, 68 and 130",
 	},
 	{
+		file: "tcp/gopacket-linux_sll_oversized_addr.pcapng", frames: []int64{35, 40, 101, 105, 108, 109}, label: lRetrans, ours: false,
+		reason: "after the split (see knownSplits) the new connection has no sequence history, so the " +
+			"first repeats in it are not retransmissions",
+	},
+	{
+		file: "tcp/gopacket-linux_sll_oversized_addr.pcapng", frames: []int64{198}, label: lSpurious, ours: false,
+		reason: "after the split the new connection has no acknowledgment history",
+	},
+	{
+		file: "tcp/gopacket-linux_sll_oversized_addr.pcapng", frames: []int64{109}, label: lOOO, ours: true,
+		reason: "frame 108 has a bit-flipped IPv4 total length (netpkt reads 31245 payload bytes), so 109, " +
+			"which repeats 108 within 3 ms, lies below the highest sequence",
+	},
+	{
+		file: "tcp/gopacket-linux_sll_oversized_addr.pcapng", frames: []int64{38}, label: lDupAck, ours: true,
+		reason: "frames 37 and 38 are byte-identical ACKs; tshark 4.0 gives 38 no SEQ/ACK analysis at all here, " +
+			"though it flags identical duplicate ACKs elsewhere (TestTsharkSynthetic, identical-dup-acks): " +
+			"not understood, in a corrupted capture",
+	},
+	{
+		file: "tcp/zeek-retransmit-timeout.pcapng", frames: []int64{3}, label: lRetrans, ours: false,
+		reason: "the segment comes exactly 5 minutes after the previous one: the idle timeout ended the " +
+			"connection and the repeat starts a new one, with no history",
+	},
+	{
+		file: "tcp/zeek-retransmit-timeout.pcapng", frames: []int64{3}, label: lSpurious, ours: false,
+		reason: "as for the retransmission: a new connection after the idle timeout",
+	},
+	{
 		file: "tcp/sv-split-handshake-5whs.pcap", frames: []int64{4}, label: lRetrans, ours: true,
 		reason: "split handshake: the client's SYN-ACK repeats its SYN's sequence number; tshark starts a new " +
 			"stream at the server's SYN (\"port numbers reused\") and so has nothing to compare it with",
@@ -123,6 +152,17 @@ var knownSplits = []knownSplit{
 		file: "tcp/sv-split-handshake-5whs.pcap",
 		reason: "split handshake (the server answers the SYN with a bare ACK, then sends its own SYN): " +
 			"one TCP connection for wiretrace, two streams for tshark, which takes the server's SYN for port reuse",
+	},
+	{
+		file: "tcp/gopacket-linux_sll_oversized_addr.pcapng",
+		reason: "a corrupted capture (bit flips) of a connection whose packets come in bursts 30 s apart: " +
+			"the reset in frame 34 (FIN|RST|URG) ends the connection once it has been quiet for the 2 s close " +
+			"linger, so the next burst (frame 35) starts a new one, and after the SYN|RST|ACK... of frame 96 " +
+			"frame 99 starts a third; tshark keeps one stream (it splits only on a SYN with a new sequence number)",
+	},
+	{
+		file:   "tcp/zeek-retransmit-timeout.pcapng",
+		reason: "the idle timeout (5 minutes of capture time, Options.IdleTimeout) ends the connection before the retransmission 300 s later; tshark has no timeout",
 	},
 	{
 		file: "tcp/sv-vlan-ipv6-frag-tcp.pcap",
