@@ -9,8 +9,9 @@
 // timeline → render, and hands every Event to a Sink in the order the
 // packets completed them. A connection's state lives in one place, the
 // Builder's table entry, and is freed when the connection ends (both FINs
-// acknowledged or a reset, after a short linger for stray segments), goes
-// idle, or is evicted because the table is full.
+// acknowledged or a reset, once quiet for a short linger so that stray
+// segments still join it), goes idle, or is evicted because the table is
+// full. Expired connections are ended before the next packet is placed.
 //
 // Time comes only from packet timestamps (and from Advance, which a live
 // capture calls while the wire is quiet). The package prints nothing.

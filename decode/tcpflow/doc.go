@@ -17,9 +17,24 @@
 // every filled gap is reported with its size, when it opened, when it was
 // filled and how many bytes waited behind it. That is what head-of-line
 // analysis needs: a receiver could not read those bytes before Released.
-// Bytes that will never arrive (lost before the capture point and
-// acknowledged anyway, cut by the snap length, or dropped because a buffer
-// cap was hit) are reported with Skip so that decoders can resynchronise.
+// A gap whose bytes the receiver acknowledged although the capture never
+// saw them counts as filled when the acknowledgment passes. Bytes that will
+// never be delivered (lost before the capture point and acknowledged
+// anyway, cut by the snap length, dropped because a buffer cap was hit, or
+// still missing when the connection ends) are reported with Skip so that
+// decoders can resynchronise; a gap given up for a cap or at the end is not
+// reported as filled. Where copies of the same bytes differ, the first one
+// seen wins.
+//
+// # Sequence analysis
+//
+// The verdicts (retransmission, spurious and fast retransmission,
+// out-of-order, lost segment, duplicate ACK, zero window, keep-alive)
+// follow Wireshark's rules and their order (packet-tcp.c,
+// tcp_analyze_sequence_number) so that counts can be compared with tshark's
+// tcp.analysis fields; the timeline package's tests check them against
+// tshark. A SYN, FIN or RST segment carries its verdicts as info on its
+// flag event instead of separate analysis events.
 //
 // # Limits
 //
@@ -30,7 +45,9 @@
 //
 // # Contracts
 //
-// Chunk.Data is valid only during the Handler call. Events passed to the
-// emit function are owned by the receiver. tcpflow performs no I/O, reads no
+// The *Chunk, *Gap and *Skip given to a Handler, and Chunk.Data, are reused
+// and valid only during the call. Events passed to the emit function are
+// owned by the receiver. In-order data and bare ACKs that emit no event
+// allocate nothing. tcpflow performs no I/O, reads no
 // clock (all times come from segments) and is not safe for concurrent use.
 package tcpflow
