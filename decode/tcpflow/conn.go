@@ -115,6 +115,7 @@ type Conn struct {
 type half struct {
 	seen    bool // a segment was sent this way
 	synSeen bool
+	synACK  bool // the SYN that set isn had ACK set
 	isn     uint32
 	// base is the sequence number of stream offset 0: one past the SYN,
 	// else the first sequence number seen, or acknowledged by the peer
@@ -215,11 +216,12 @@ func (h *half) acked(seq uint32) bool { return h.haveHighAck && !seqLT(h.highAck
 // IsNewConnection reports whether a segment from dir starts a new
 // connection on the same addresses and ports: a SYN (without ACK) after
 // this connection closed, or with another initial sequence number than an
-// earlier SYN of dir, or, on a connection picked up mid-stream, at another
-// sequence number than the one just before dir's first byte. A SYN with
-// the same sequence number is a retransmission, and a SYN from the side that
-// has not sent one yet during an open handshake (a split or simultaneous
-// open) belongs to this connection.
+// earlier SYN of dir, or, on a connection picked up mid-stream or at its
+// SYN-ACK, at another sequence number than the one just before dir's first
+// byte (as tshark decides port reuse). A SYN with the same sequence number
+// is a retransmission, and a SYN from the side that has not sent one yet,
+// answering the peer's plain SYN (a split or simultaneous open), belongs to
+// this connection.
 func (c *Conn) IsNewConnection(dir decode.Dir, t *netpkt.TCP) bool {
 	if t.Flags&(netpkt.FlagSYN|netpkt.FlagACK) != netpkt.FlagSYN {
 		return false
@@ -231,9 +233,11 @@ func (c *Conn) IsNewConnection(dir decode.Dir, t *netpkt.TCP) bool {
 		return h.isn != t.Seq
 	case c.close != CloseOpen:
 		return true
-	case h.baseSet && !r.synSeen:
-		// Mid-stream: a SYN just before the first byte seen (or
-		// acknowledged) is that connection's own SYN, captured late.
+	case h.baseSet && (!r.synSeen || r.synACK):
+		// Picked up mid-stream or at the SYN-ACK: a SYN just before the
+		// first byte seen (or acknowledged) is that connection's own
+		// SYN, captured late. (After the peer's plain SYN it is a split
+		// or simultaneous open.)
 		return t.Seq != h.base-1
 	}
 	return false
@@ -262,7 +266,7 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 	// The first SYN of a direction fixes its sequence space, unless
 	// stream bytes were already placed in the old one.
 	if syn && !h.synSeen && h.delivered == 0 && len(h.pending) == 0 {
-		h.synSeen, h.isn, h.base = true, t.Seq, t.Seq+1
+		h.synSeen, h.synACK, h.isn, h.base = true, hasAck, t.Seq, t.Seq+1
 		h.haveNext = false
 		if t.WScale >= 0 {
 			h.wscale = t.WScale

@@ -325,6 +325,8 @@ func TestIsNewConnection(t *testing.T) {
 		// The side not seen yet: its first byte is what the peer acknowledged.
 		{"midstream: own syn of the side not seen", midstream[:1], c2s, syn(cISN), false},
 		{"midstream: port reuse by the side not seen", midstream[:1], c2s, syn(cISN + 123456), true},
+		{"syn-ack first: the client's own syn", hs()[1:], c2s, syn(cISN), false},
+		{"syn-ack first: port reuse", hs()[1:], c2s, syn(cISN + 99), true},
 		{"nothing known of the side", []seg{{dir: s2c, ms: 0, flags: "P", seq: 9, data: "x"}}, c2s, syn(cISN), false},
 		// Split handshake: the server answers the SYN with a bare ACK,
 		// then sends its own SYN; one connection.
