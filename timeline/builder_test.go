@@ -510,6 +510,7 @@ func TestRegistry(t *testing.T) {
 		protocol string
 		errors   []string
 		ended    int
+		bytes    string // bytes_c2s, when checked
 	}{
 		{
 			// The first bytes come in two pieces: the decoder attaches
@@ -543,6 +544,7 @@ func TestRegistry(t *testing.T) {
 			got:      []string{`c2s "HELO" f4`, `c2s "BOOM" f5`},
 			protocol: "helo",
 			errors:   []string{"f5 helo: internal error: boom"},
+			bytes:    "13",
 		},
 		{
 			name: "decoder fails",
@@ -604,6 +606,12 @@ func TestRegistry(t *testing.T) {
 			}
 			if got := infoString(sum.Info, "ended"); got != "end-of-input" {
 				t.Errorf("summary ended = %s; want end-of-input", got)
+			}
+			if got := infoString(sum.Info, "bytes_c2s"); tt.bytes != "" && got != tt.bytes {
+				t.Errorf("bytes_c2s = %s; want %s (the connection goes on)", got, tt.bytes)
+			}
+			if n := len(rec.ofType(decode.TypeSYN)); n != 1 {
+				t.Errorf("SYN events = %d; want 1", n)
 			}
 		})
 	}
