@@ -64,7 +64,10 @@ type conn struct {
 	dataRounds int
 
 	holStalls int
-	holTime   time.Duration
+	// holTime is the time during which at least one stall was in
+	// progress: stalls that overlap count once. holEnd is the latest end.
+	holTime time.Duration
+	holEnd  time.Time
 }
 
 type heldChunk struct {
@@ -229,7 +232,18 @@ func (c *conn) GapFilled(dir decode.Dir, g *tcpflow.Gap) {
 	}
 	d := g.Filled.Sub(g.Opened)
 	c.holStalls++
-	c.holTime += d
+	// Stalls end in packet order, so the union of their intervals grows
+	// only by the part of this one after the latest end so far.
+	if start := g.Opened; start.Before(c.holEnd) {
+		if g.Filled.After(c.holEnd) {
+			c.holTime += g.Filled.Sub(c.holEnd)
+		}
+	} else {
+		c.holTime += d
+	}
+	if g.Filled.After(c.holEnd) {
+		c.holEnd = g.Filled
+	}
 	e := decode.NewEvent(g.FilledFrame, g.Filled, dir, decode.LayerAnalysis, "hol-stall")
 	e.Len = int64(g.Blocked)
 	e.Info = decode.Info{

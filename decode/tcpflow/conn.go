@@ -85,7 +85,9 @@ func (c Close) String() string {
 type Stats struct {
 	Segments uint64
 	// PayloadBytes counts payload bytes on the wire, retransmissions
-	// included; StreamBytes counts distinct stream bytes.
+	// included; StreamBytes is the length of the stream so far: distinct
+	// bytes, including those the capture did not hold (cut by the snap
+	// length, or acknowledged without being seen).
 	PayloadBytes, StreamBytes uint64
 }
 

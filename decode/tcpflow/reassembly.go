@@ -281,6 +281,7 @@ func (c *Conn) skip(dir decode.Dir, h *half, n uint64, why SkipReason, frame int
 		c.handler.Skip(dir, &c.skipped)
 	}
 	h.delivered += n
+	h.stats.StreamBytes += n // they crossed the wire, though not the capture
 }
 
 // ackedUnseen gives up bytes of direction dir that the peer acknowledged
