@@ -326,18 +326,28 @@ func basic(e *env, v6 bool) error {
 		}
 		return drain(c) // the client closes first
 	})
+	if err := e.fetch(v6, "/basic", answer); err != nil {
+		return err
+	}
+	return <-done
+}
+
+// fetch is the client of the request/response scenarios: it connects from
+// the first client port, sends a request for path, reads the whole answer
+// and closes first.
+func (e *env) fetch(v6 bool, path string, answer int) error {
 	c, err := e.dial(e.clientAddr(v6, clientPortBase), e.serverAddr(v6, serverPort), dialOpts{})
 	if err != nil {
 		return err
 	}
-	if _, err := c.Write(request("/basic")); err != nil {
+	defer c.Close()
+	if _, err := c.Write(request(path)); err != nil {
 		return err
 	}
 	if _, err := io.ReadFull(c, make([]byte, answer)); err != nil {
 		return fmt.Errorf("client: read answer: %w", err)
 	}
-	c.Close()
-	return <-done
+	return nil
 }
 
 func refused(e *env) error {
@@ -490,17 +500,9 @@ func loss(e *env) error {
 		}
 		return drain(c)
 	})
-	c, err := e.dial(e.clientAddr(false, clientPortBase), e.serverAddr(false, serverPort), dialOpts{})
-	if err != nil {
+	if err := e.fetch(false, "/loss", answer); err != nil {
 		return err
 	}
-	if _, err := c.Write(request("/loss")); err != nil {
-		return err
-	}
-	if _, err := io.ReadFull(c, make([]byte, answer)); err != nil {
-		return fmt.Errorf("client: read answer: %w", err)
-	}
-	c.Close()
 	return <-done
 }
 
