@@ -7,7 +7,7 @@
 //
 // Link types: Ethernet (with any number of 802.1Q/802.1ad tags), Linux
 // cooked capture SLL and SLL2, BSD null/loopback (either byte order, every
-// BSD's AF_INET6), raw IPv4/IPv6. Network: IPv4 (options skipped by the
+// BSD's AF_INET6), PPP (RFC 1662 framing optional), raw IPv4/IPv6. Network: IPv4 (options skipped by the
 // header length, not validated) and IPv6 (hop-by-hop, routing, destination
 // options, fragment and AH extension headers walked; RFC 2675 jumbograms).
 // Transport: TCP (options parsed: MSS, window scale, SACK, timestamps) and

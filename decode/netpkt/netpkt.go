@@ -184,6 +184,12 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, origLen int, out *Pa
 	return errAt(decode.ErrMalformed, "ip version neither 4 nor 6", off)
 }
 
+// PPP protocol numbers (RFC 1332, RFC 5072).
+const (
+	pppIPv4 = 0x0021
+	pppIPv6 = 0x0057
+)
+
 // linkHeader skips the link-layer header and any VLAN tags. It returns the
 // offset of the IP header and the IP version it announces.
 func linkHeader(link layers.LinkType, data []byte, out *Packet) (off, version int, err error) {
@@ -229,6 +235,32 @@ func linkHeader(link layers.LinkType, data []byte, out *Packet) (off, version in
 			return 4, 4, nil
 		case afINET6Linux, afINET6BSD, afINET6FreeBSD, afINET6Darwin:
 			return 4, 6, nil
+		}
+		return 0, 0, ErrUnsupported
+	case layers.LinkTypePPP, layers.LinkTypePPP_HDLC:
+		// RFC 1662 section 3.1: optional address 0xff and control 0x03,
+		// then the RFC 1661 protocol field, one byte when compressed (odd
+		// first byte) or two.
+		if len(data) >= 2 && data[0] == 0xff && data[1] == 0x03 {
+			off = 2
+		}
+		if len(data) <= off {
+			return 0, 0, errAt(decode.ErrTruncated, "ppp header shorter than its protocol field", off)
+		}
+		proto := uint16(data[off])
+		if proto&1 == 0 {
+			if len(data) < off+2 {
+				return 0, 0, errAt(decode.ErrTruncated, "ppp header shorter than its protocol field", off)
+			}
+			proto = be16(data[off : off+2])
+			off++
+		}
+		off++
+		switch proto {
+		case pppIPv4:
+			return off, 4, nil
+		case pppIPv6:
+			return off, 6, nil
 		}
 		return 0, 0, ErrUnsupported
 	case layers.LinkTypeRaw, linkTypeRawBSD, linkTypeRawOpenBSD, layers.LinkTypeIPv4, layers.LinkTypeIPv6:

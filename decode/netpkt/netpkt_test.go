@@ -209,7 +209,12 @@ func decodeCases(t testing.TB) []decodeCase {
 	add("ipv4-linktype/tcp", layers.LinkTypeIPv4, serialize(t, ip4, tcpSeg(ip4), gopacket.Payload(pl)), wantTCP4(baseTCP, pl), nil)
 	ip6 = ipv6(layers.IPProtocolUDP)
 	add("ipv6-linktype/udp", layers.LinkTypeIPv6, serialize(t, ip6, udpDgram(ip6), gopacket.Payload(pl)), wantUDP6(pl), nil)
-	add("ppp/unsupported", layers.LinkTypePPP, []byte{0xff, 0x03, 0x00, 0x21}, Packet{}, ErrUnsupported)
+	ip4 = ipv4(layers.IPProtocolTCP)
+	add("ppp/hdlc-framed/tcp", layers.LinkTypePPP, append([]byte{0xff, 0x03, 0x00, 0x21}, serialize(t, ip4, tcpSeg(ip4), gopacket.Payload(pl))...), wantTCP4(baseTCP, pl), nil)
+	ip6 = ipv6(layers.IPProtocolUDP)
+	add("ppp/compressed-protocol/udp6", layers.LinkTypePPP, append([]byte{0x57}, serialize(t, ip6, udpDgram(ip6), gopacket.Payload(pl))...), wantUDP6(pl), nil)
+	add("ppp/lcp/unsupported", layers.LinkTypePPP, []byte{0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4}, Packet{}, ErrUnsupported)
+	add("ppp/cut-protocol", layers.LinkTypePPP, []byte{0xff, 0x03, 0x00}, Packet{}, decode.ErrTruncated)
 	add("ethernet/802.3-llc/unsupported", layers.LinkTypeEthernet,
 		serialize(t, eth(layers.EthernetType(3)), gopacket.Payload{0x42, 0x42, 0x03}), Packet{}, ErrUnsupported)
 
@@ -949,10 +954,6 @@ var knownDisagreements = map[string]knownDisagreement{
 	"tcp/gopacket-linux_sll_oversized_addr.pcapng": {onlyTshark: []int{95}, why: "a TCP data offset of 0 (the file " +
 		"is gopacket's fuzz regression): tshark shows a tcp layer with a bogus header length; netpkt returns " +
 		"ErrMalformed"},
-	"quic/zeek-interop-quic-go-handshake.pcap": {onlyTshark: span(5, 13), why: "LINKTYPE_PPP, which netpkt does " +
-		"not support (ErrUnsupported)"},
-	"quic/zeek-interop-quic-go-zerortt.pcap": {onlyTshark: span(5, 104), why: "LINKTYPE_PPP, which netpkt does " +
-		"not support (ErrUnsupported)"},
 }
 
 func span(from, to int) []int {
