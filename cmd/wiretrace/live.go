@@ -149,6 +149,7 @@ func runLive(ctx context.Context, opts *LiveOptions) error {
 	if wfile != nil {
 		errs = append(errs, wfile.Close())
 	}
+	reportSkipped(ios, b.Stats())
 	recv, drop := src.Stats()
 	fmt.Fprintf(ios.Err, "wiretrace: %d packets captured on %s, %d dropped by the kernel\n", recv, opts.Iface, drop)
 	return errors.Join(errs...)

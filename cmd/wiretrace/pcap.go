@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -120,6 +121,7 @@ func runPcap(ctx context.Context, opts *PcapOptions) error {
 	}
 	closeErr := b.Close()
 	outErr := out.close()
+	reportSkipped(ios, b.Stats())
 	var warn *capture.FileError
 	switch {
 	case readErr != nil && errors.Is(readErr, capture.ErrTruncatedFile) && errors.As(readErr, &warn):
@@ -131,6 +133,24 @@ func runPcap(ctx context.Context, opts *PcapOptions) error {
 		return closeErr
 	}
 	return outErr
+}
+
+// reportSkipped says on stderr what the timeline could not use, so that a
+// quiet output is never mistaken for a complete one.
+func reportSkipped(ios *iostreams.Streams, st timeline.Stats) {
+	var parts []string
+	if st.Malformed > 0 {
+		parts = append(parts, fmt.Sprintf("%d malformed frames skipped", st.Malformed))
+	}
+	if st.Fragments > 0 {
+		parts = append(parts, fmt.Sprintf("%d IP fragments not reassembled", st.Fragments))
+	}
+	if st.Evicted > 0 {
+		parts = append(parts, fmt.Sprintf("%d connections ended early because --max-conns was reached", st.Evicted))
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(ios.Err, "wiretrace: note: %s\n", strings.Join(parts, "; "))
+	}
 }
 
 // readAll feeds every packet to the builder until the input ends, ctx is
