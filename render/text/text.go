@@ -376,7 +376,11 @@ func (t *Writer) appendSummary(b []byte, ev *timeline.Event, tagged bool) []byte
 		switch f.Str {
 		case "closed":
 		case "end-of-input":
-			parts[len(parts)-1] += " at the end of the capture"
+			if in.Has("close") {
+				parts[len(parts)-1] += " at the end of the capture"
+			} else {
+				parts = append(parts, "still active at the end of the capture")
+			}
 		case "idle-timeout":
 			parts = append(parts, "ended after the idle timeout")
 		default:
