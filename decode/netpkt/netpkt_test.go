@@ -956,14 +956,6 @@ var knownDisagreements = map[string]knownDisagreement{
 		"ErrMalformed"},
 }
 
-func span(from, to int) []int {
-	var s []int
-	for i := from; i <= to; i++ {
-		s = append(s, i)
-	}
-	return s
-}
-
 // tsharkGolden records, for each shared capture, the frames tshark
 // dissects as TCP and as UDP. tshark takes seconds to start, minutes for
 // the whole corpus, so the test compares with this record; -tshark reruns

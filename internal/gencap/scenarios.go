@@ -625,7 +625,7 @@ func udpBasic(e *env) error {
 			return err
 		}
 		if want := fmt.Sprintf("pong %d ", i); !strings.HasPrefix(string(buf[:n]), want) {
-			return fmt.Errorf("client: got %q; want %q...", buf[:n], want)
+			return fmt.Errorf("client: got %q; want it to start with %q", buf[:n], want)
 		}
 	}
 	return <-done
