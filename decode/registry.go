@@ -20,6 +20,14 @@ type StreamDecoder interface {
 	End(at Position, emit Emit)
 }
 
+// Summarizer is implemented by a StreamDecoder that fills fields of the
+// connection summary (docs/events.md), such as tls_version. Each returned
+// field replaces the summary field of the same key; keys the summary does
+// not have are ignored, so the summary's key order never changes.
+type Summarizer interface {
+	Summary() Info
+}
+
 // Verdict is a sniffer's answer about the first bytes of a stream.
 type Verdict uint8
 

@@ -325,6 +325,9 @@ func (c *conn) summary(why endReason) decode.Event {
 		}
 	}
 	info = append(info, decode.String("ended", endNames[why]))
+	if sum, ok := c.app.(decode.Summarizer); ok {
+		mergeSummary(info, sum.Summary())
+	}
 	if c.appName != "" {
 		info = append(info, decode.String("protocol", c.appName))
 	}
@@ -333,4 +336,17 @@ func (c *conn) summary(why endReason) decode.Event {
 	}
 	e.Info = info
 	return e
+}
+
+// mergeSummary overwrites fields of info with the same-keyed fields of
+// over, keeping info's order.
+func mergeSummary(info, over decode.Info) {
+	for _, f := range over {
+		for i := range info {
+			if info[i].Key == f.Key {
+				info[i] = f
+				break
+			}
+		}
+	}
 }

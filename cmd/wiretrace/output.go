@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/wiretrace/wiretrace/decode"
 	"github.com/wiretrace/wiretrace/decode/tcpflow"
+	"github.com/wiretrace/wiretrace/decode/tlsmsg"
 	"github.com/wiretrace/wiretrace/internal/iostreams"
 	"github.com/wiretrace/wiretrace/render/jsonl"
 	"github.com/wiretrace/wiretrace/render/svg"
@@ -63,7 +65,10 @@ func (o *OutputOptions) validate(fs *pflag.FlagSet) error {
 }
 
 func (o *OutputOptions) timelineOptions() timeline.Options {
+	reg := &decode.Registry{}
+	reg.Register(tlsmsg.Sniffer())
 	return timeline.Options{
+		Registry:    reg,
 		Segments:    o.Segments,
 		IdleTimeout: o.IdleTimeout,
 		MaxConns:    o.MaxConns,
