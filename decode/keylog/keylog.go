@@ -445,23 +445,27 @@ func isHex(c byte) bool {
 
 // printableLabel reports whether an unknown first field may be quoted in a
 // warning: it must look like a label ([A-Z][A-Z0-9_]*, at most 48 bytes) and
-// contain a character that is not a hex digit, so that a secret on a broken
-// line is never echoed.
+// hold no run of more than 4 hex digits, so that a secret on a broken line
+// ("X" followed by a secret, say) is never echoed.
 func printableLabel(b []byte) bool {
 	if len(b) == 0 || len(b) > 48 || b[0] < 'A' || b[0] > 'Z' {
 		return false
 	}
-	nonHex := false
+	run := 0
 	for _, c := range b {
 		switch {
-		case c >= 'A' && c <= 'Z', c == '_':
-		case c >= '0' && c <= '9':
+		case c >= 'A' && c <= 'Z', c == '_', c >= '0' && c <= '9':
 		default:
 			return false
 		}
-		if !isHex(c) {
-			nonHex = true
+		if isHex(c) {
+			run++
+			if run > 4 {
+				return false
+			}
+		} else {
+			run = 0
 		}
 	}
-	return nonHex
+	return true
 }

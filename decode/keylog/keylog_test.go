@@ -297,6 +297,7 @@ func TestRedaction(t *testing.T) {
 		"CLIENT_RANDOM " + sec48,                                            // two fields
 		sec48,                                                               // secret alone
 		strings.ToUpper(sec48[:40]),                                         // hex-looking label
+		"X" + strings.ToUpper(sec48[:40]) + " " + cr + " " + sec48,          // label glued to a secret
 		"EXPORTER_SECRET " + cr + " " + sec32,
 		"EXPORTER_SECRET " + cr + " " + sec32[:62],
 		"RSA " + pfx + " " + sec48,
@@ -514,5 +515,31 @@ func BenchmarkAdd(b *testing.B) {
 		if err != nil || rep.Added != 10000 || len(rep.Warnings) != 0 {
 			b.Fatalf("Add: %+v, %v", rep, err)
 		}
+	}
+}
+
+// TestAllocs checks that parsing a line that adds nothing (a comment, a
+// duplicate) does not allocate: the per-Add cost is the reader's buffer.
+func TestAllocs(t *testing.T) {
+	var st Store
+	line := "CLIENT_RANDOM " + cr + " " + sec48 + "\n"
+	if _, err := st.Add(strings.NewReader(line), "k"); err != nil {
+		t.Fatal(err)
+	}
+	in := strings.Repeat(line+"# comment\n", 1000)
+	r := strings.NewReader(in)
+	allocs := testing.AllocsPerRun(10, func() {
+		r.Reset(in)
+		rep, _ := st.Add(r, "k")
+		if rep.Duplicates != 1000 {
+			t.Fatalf("%d duplicates; want 1000", rep.Duplicates)
+		}
+	})
+	if allocs > 2 {
+		t.Errorf("%v allocations for 2000 lines; want at most 2", allocs)
+	}
+	s, _ := st.Lookup(crB)
+	if a := testing.AllocsPerRun(10, func() { st.Lookup(crB); s.Secret(ClientRandom) }); a != 0 {
+		t.Errorf("Lookup and Secret: %v allocations; want 0", a)
 	}
 }
