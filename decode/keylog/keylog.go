@@ -71,6 +71,15 @@ func (s *Secrets) Labels() []Label {
 }
 
 func (s *Secrets) set(l Label, v []byte) {
+	if s.buf == nil {
+		// A TLS 1.3 connection usually logs five secrets of one length:
+		// one allocation for all of them.
+		c := len(v)
+		if l.TLS13() {
+			c *= 5
+		}
+		s.buf = make([]byte, 0, c)
+	}
 	s.off[l] = uint16(len(s.buf))
 	s.n[l] = uint8(len(v))
 	s.buf = append(s.buf, v...)
@@ -382,8 +391,8 @@ func (st *Store) addLine(rep *Report, line []byte, capWarned *bool) {
 		st.byRandom[id] = s
 	}
 	if label.TLS13() {
-		for _, l := range s.Labels() {
-			if l.TLS13() && int(s.n[l]) != n {
+		for l := ClientEarlyTrafficSecret; l <= ExporterSecret; l++ {
+			if s.n[l] != 0 && int(s.n[l]) != n {
 				rep.warn(lineNo, label, "secret is "+strconv.Itoa(n)+" bytes but "+l.String()+
 					" for the same client random is "+strconv.Itoa(int(s.n[l]))+" bytes; kept anyway")
 				break
