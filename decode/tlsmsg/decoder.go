@@ -438,8 +438,11 @@ func (d *Decoder) clientHelloInfo(h *ClientHello) decode.Info {
 	if !h.SSLv2 {
 		info = append(info, decode.Strings("extensions", names(h.Extensions)))
 	}
-	ja3 := JA3(h)
-	info = append(info, decode.String("ja3", ja3), decode.String("ja3_hash", MD5Hex(ja3)), decode.String("ja4", JA4(h)))
+	if !h.SSLv2 {
+		// JA3 and JA4 are defined over TLS ClientHellos only.
+		ja3 := JA3(h)
+		info = append(info, decode.String("ja3", ja3), decode.String("ja3_hash", MD5Hex(ja3)), decode.String("ja4", JA4(h)))
+	}
 	return info
 }
 
@@ -473,9 +476,6 @@ func (d *Decoder) serverHelloInfo(h *ServerHello) decode.Info {
 		info = append(info, decode.Bool("cookie", true))
 	}
 	info = append(info, decode.Strings("extensions", names(h.Extensions)))
-	if !h.Retry {
-		ja3s := JA3S(h)
-		info = append(info, decode.String("ja3s", ja3s), decode.String("ja3s_hash", MD5Hex(ja3s)))
-	}
-	return info
+	ja3s := JA3S(h)
+	return append(info, decode.String("ja3s", ja3s), decode.String("ja3s_hash", MD5Hex(ja3s)))
 }
