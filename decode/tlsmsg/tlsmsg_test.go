@@ -257,7 +257,7 @@ func TestChunking(t *testing.T) {
 	ch, sh := clientHello13, serverHello13
 	split := append(h(`16 0303`), byte(0), byte(len(sh)+9))
 	split = append(append(split, sh...), h(`0e000000 0e000000 0e`)...) // ServerHello, 2 x ServerHelloDone, 1 byte of a third
-	split = append(split, h(`16 0303 0003 000000`)...)                  // the rest of it
+	split = append(split, h(`16 0303 0003 000000`)...)                 // the rest of it
 	log := []chunk{
 		{decode.C2S, append(h(`16 0301 0061`), ch...)},
 		{decode.S2C, split},
@@ -294,8 +294,8 @@ func TestTooLarge(t *testing.T) {
 func TestEarlyData(t *testing.T) {
 	evs := feed(t, []chunk{
 		{decode.C2S, append(h(`16 0301 0061`), clientHello13...)},
-		{decode.C2S, h(`14 0303 0001 01`)},             // middlebox-compatibility CCS
-		{decode.C2S, h(`17 0303 0004 deadbeef`)},       // early data
+		{decode.C2S, h(`14 0303 0001 01`)},       // middlebox-compatibility CCS
+		{decode.C2S, h(`17 0303 0004 deadbeef`)}, // early data
 		{decode.S2C, append(h(`16 0303 005a`), serverHello13...)},
 	}, 0)
 	if rt := roundTrips(evs); rt != 1 {

@@ -1,0 +1,146 @@
+package tlsmsg
+
+import (
+	"errors"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/wiretrace/wiretrace/capture"
+	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/timeline"
+)
+
+// seedCaptures are the shared captures whose streams seed the fuzzers,
+// each for the edge it brings.
+var seedCaptures = []string{
+	"illustrated-tls12.pcap",               // TLS 1.2 full handshake, ECDHE, CBC, encrypted alert
+	"illustrated-tls13.pcap",               // TLS 1.3 with middlebox CCS and encrypted handshake
+	"zeek-tls13-hrr.pcap",                  // HelloRetryRequest, second ClientHello
+	"sv-sslv2-tls-upgrade.pcap",            // SSLv2-compatible ClientHello, then TLS 1.0
+	"sv-tls-client-hello-frag-mtu300.pcap", // a ClientHello across several records
+}
+
+// streamSeeds returns the first bytes (up to 4 KiB) of each direction of
+// each connection in the seed captures, taken from the timeline's
+// reassembly through a sniffer that claims every stream.
+func streamSeeds(tb testing.TB) [][]byte {
+	var seeds [][]byte
+	for _, name := range seedCaptures {
+		path := filepath.Join("../../../shared/pcaps/tls", name)
+		src, err := capture.OpenFile(path, 0, capture.FileOptions{})
+		if err != nil {
+			tb.Logf("seed %s: %v", name, err)
+			continue
+		}
+		var bufs []*[2][]byte
+		reg := &decode.Registry{}
+		reg.Register(decode.Sniffer{Name: "rec", Sniff: func(decode.Dir, []byte) decode.Verdict { return decode.Match },
+			New: func() decode.StreamDecoder {
+				r := &recorder{}
+				bufs = append(bufs, &r.b)
+				return r
+			}})
+		b := timeline.New(timeline.Options{Registry: reg}, timeline.SinkFunc(func(*timeline.Event) error { return nil }))
+		var p capture.Packet
+		for {
+			err := src.Next(&p)
+			if err == io.EOF || err != nil && !errors.Is(err, capture.ErrBadBlock) {
+				break
+			}
+			if err == nil {
+				b.Packet(&p)
+			}
+		}
+		b.Close()
+		src.Close()
+		for _, bb := range bufs {
+			for _, s := range bb {
+				if len(s) > 0 {
+					seeds = append(seeds, s)
+				}
+			}
+		}
+	}
+	return seeds
+}
+
+type recorder struct{ b [2][]byte }
+
+func (r *recorder) Data(dir decode.Dir, data []byte, _ decode.Position, _ decode.Emit) error {
+	i := dir.Index()
+	if room := 4096 - len(r.b[i]); room > 0 {
+		r.b[i] = append(r.b[i], data[:min(room, len(data))]...)
+	}
+	return nil
+}
+func (r *recorder) Skip(decode.Dir, uint64, decode.Position, decode.Emit) {}
+func (r *recorder) End(decode.Position, decode.Emit)                      {}
+
+// FuzzRecords feeds a byte stream as the client's, then as the server's,
+// in two chunks. Invariants: no panic; an event's len never exceeds the
+// input; every event renders.
+func FuzzRecords(f *testing.F) {
+	for _, s := range streamSeeds(f) {
+		f.Add(s, uint16(len(s)/2))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, cut uint16) {
+		c := min(int(cut), len(b))
+		for _, dir := range []decode.Dir{decode.C2S, decode.S2C} {
+			d := NewDecoder()
+			emit := func(e decode.Event) {
+				if e.Len > int64(len(b)) {
+					t.Fatalf("event %s len %d beyond input %d", e.Type, e.Len, len(b))
+				}
+				_ = render([]decode.Event{e})
+			}
+			if err := d.Data(dir, b[:c], decode.Position{}, emit); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Data(dir, b[c:], decode.Position{}, emit); err != nil {
+				t.Fatal(err)
+			}
+			_ = d.Summary()
+		}
+	})
+}
+
+// FuzzHandshake parses one handshake message. Invariants: no panic; an
+// error comes with no type or with the error in info, never a clean
+// message; a clean message has a type; the result renders.
+func FuzzHandshake(f *testing.F) {
+	for _, s := range streamSeeds(f) {
+		// Every handshake message of the stream's plaintext records.
+		var hs []byte
+		for rest := s; ; {
+			r, n, err := ParseRecord(rest)
+			if err != nil {
+				break
+			}
+			if r.Type == ContentHandshake {
+				hs = append(hs, r.Fragment...)
+			}
+			rest = rest[n:]
+		}
+		for len(hs) >= 4 {
+			n := 4 + (int(hs[1])<<16 | int(hs[2])<<8 | int(hs[3]))
+			if n > len(hs) {
+				break
+			}
+			f.Add(hs[:n], uint16(VersionTLS12))
+			hs = hs[n:]
+		}
+	}
+	f.Add(clientHello13, uint16(0))
+	f.Add(helloRetry, uint16(0))
+	f.Fuzz(func(t *testing.T, msg []byte, v uint16) {
+		typ, info, err := ParseMessage(msg, Version(v))
+		if err == nil && typ == "" {
+			t.Fatal("no error and no type")
+		}
+		if err != nil && typ != "" && !info.Has("error") {
+			t.Fatalf("error %v with a clean %s", err, typ)
+		}
+		_ = infoString(info)
+	})
+}
