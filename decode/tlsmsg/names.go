@@ -142,17 +142,29 @@ func (c CipherSuite) String() string {
 	if isGREASE(uint16(c)) {
 		return "GREASE"
 	}
-	switch c {
-	case 0x00ff:
-		return "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"
-	case 0x5600:
-		return "TLS_FALLBACK_SCSV"
+	if n, ok := legacySuites[c]; ok {
+		return n
 	}
 	s := tls.CipherSuiteName(uint16(c))
 	if strings.HasPrefix(s, "0x") {
 		return hexName("CipherSuite", uint64(c), 4)
 	}
 	return s
+}
+
+// legacySuites names common suites crypto/tls does not implement (IANA
+// TLS Cipher Suites registry).
+var legacySuites = map[CipherSuite]string{
+	0x0001: "TLS_RSA_WITH_NULL_MD5", 0x0002: "TLS_RSA_WITH_NULL_SHA", 0x0004: "TLS_RSA_WITH_RC4_128_MD5",
+	0x0013: "TLS_DHE_DSS_WITH_3DES_EDE_CBC_SHA", 0x0016: "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA",
+	0x0032: "TLS_DHE_DSS_WITH_AES_128_CBC_SHA", 0x0033: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+	0x0038: "TLS_DHE_DSS_WITH_AES_256_CBC_SHA", 0x0039: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
+	0x003d: "TLS_RSA_WITH_AES_256_CBC_SHA256", 0x0040: "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256",
+	0x0067: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", 0x006a: "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256",
+	0x006b: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256", 0x009e: "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+	0x009f: "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", 0x00ff: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",
+	0x5600: "TLS_FALLBACK_SCSV", 0xc024: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+	0xc028: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", 0xccaa: "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
 }
 
 // Group is a named group (RFC 8446 §4.2.7).
