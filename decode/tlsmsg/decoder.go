@@ -340,6 +340,8 @@ func (d *Decoder) handshake(dir decode.Dir, t HandshakeType, body []byte, at dec
 		}
 	case TypeKeyUpdate:
 		info, err = parseKeyUpdate(body)
+	case TypeCertificateVerify:
+		info, err = parseCertificateVerify(body, d.version)
 	case TypeCertificateStatus:
 		info, err = parseCertificateStatus(body)
 	case TypeFinished:

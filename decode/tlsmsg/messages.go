@@ -158,3 +158,20 @@ func commonName(cn, dn string) string {
 	}
 	return dn
 }
+
+// parseCertificateVerify reads the signature algorithm (RFC 8446 §4.4.3,
+// RFC 5246 §7.4.8 for TLS 1.2; TLS 1.0 and 1.1 have none):
+//
+//	SignatureScheme algorithm; opaque signature<0..2^16-1>;
+func parseCertificateVerify(body []byte, version Version) (decode.Info, error) {
+	if version != 0 && version < VersionTLS12 {
+		return decode.Info{}, nil
+	}
+	s := cryptobyte.String(body)
+	var alg uint16
+	var sig cryptobyte.String
+	if !s.ReadUint16(&alg) || !s.ReadUint16LengthPrefixed(&sig) {
+		return nil, errAt("CertificateVerify", body, s, decode.ErrTruncated)
+	}
+	return decode.Info{decode.String("signature_algorithm", SignatureScheme(alg).String())}, nil
+}

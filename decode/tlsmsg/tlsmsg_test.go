@@ -130,6 +130,8 @@ func TestMessages(t *testing.T) {
 			"EncryptedExtensions", []string{"alpn=h2"}},
 		{"KeyUpdate", h(`18 000001 01 // update_requested`), VersionTLS13, "KeyUpdate", []string{"update_requested=true"}},
 		{"CertificateStatus", h(`16 000005 01 000001 00 // ocsp`), VersionTLS12, "CertificateStatus", []string{"status_type=1"}},
+		{"CertificateVerify", h(`0f 000006 0804 0002 abcd // rsa_pss_rsae_sha256, 2-byte signature`), VersionTLS12,
+			"CertificateVerify", []string{"signature_algorithm=rsa_pss_rsae_sha256"}},
 		{"HelloRequest", h(`00 000000`), VersionTLS12, "HelloRequest", nil},
 		{"Finished", h(`14 00000c 000000000000000000000000`), VersionTLS12, "Finished", nil},
 		{"unknown type", h(`63 000001 00 // type 99`), VersionTLS12, TypeUnknown, []string{"handshake_type=99"}},

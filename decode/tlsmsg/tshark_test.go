@@ -291,6 +291,8 @@ func TestTsharkTLSCounts(t *testing.T) {
 					eps = append(eps, ep)
 				}
 			}
+			compared := 0
+			defer func() { t.Logf("%d connections, %d counts compared", len(eps), compared) }()
 			for _, ep := range eps {
 				labels := map[string]bool{}
 				for l := range ours[ep] {
@@ -301,6 +303,7 @@ func TestTsharkTLSCounts(t *testing.T) {
 				}
 				for _, l := range slices.Sorted(maps.Keys(labels)) {
 					o, th := ours[ep][l], theirs[ep][l]
+					compared++
 					if o == th {
 						continue
 					}
