@@ -325,8 +325,13 @@ func (c *conn) summary(why endReason) decode.Event {
 		}
 	}
 	info = append(info, decode.String("ended", endNames[why]))
-	if sum, ok := c.app.(decode.Summarizer); ok {
-		mergeSummary(info, sum.Summary())
+	if sum, ok := c.app.(decode.Summarizer); ok && c.appState == appAttached {
+		// Guarded like every call into a decoder: a panic here becomes a
+		// decode-error event, not a crash.
+		c.guard(decode.Position{Frame: c.lastFrame, TS: c.lastTS}, func() error {
+			mergeSummary(info, sum.Summary())
+			return nil
+		})
 	}
 	if c.appName != "" {
 		info = append(info, decode.String("protocol", c.appName))
