@@ -94,6 +94,9 @@ Capturing needs root or the CAP_NET_RAW capability:
 
 func runLive(ctx context.Context, opts *LiveOptions) error {
 	ios := opts.IO
+	if err := opts.Output.loadKeys(ios.Err); err != nil {
+		return err
+	}
 	src, err := capture.OpenLive(capture.LiveOptions{
 		Iface:   opts.Iface,
 		Snaplen: opts.Snaplen,

@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/decode/keylog"
 	"github.com/wiretrace/wiretrace/decode/tcpflow"
 	"github.com/wiretrace/wiretrace/decode/tlsmsg"
 	"github.com/wiretrace/wiretrace/internal/iostreams"
@@ -30,6 +32,13 @@ type OutputOptions struct {
 	MaxConns       int
 	MaxReassembly  int
 	MaxOOOSegments int
+
+	// KeyLogs are the --keylog files; keyLogEnv is $SSLKEYLOGFILE. Their
+	// secrets, and the capture's pcapng Decryption Secrets Blocks, go into
+	// keys.
+	KeyLogs   []string
+	keyLogEnv string
+	keys      *keylog.Store
 }
 
 var formats = []string{"text", "json"}
@@ -43,6 +52,7 @@ func addOutputFlags(fs *pflag.FlagSet, o *OutputOptions) {
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 5*time.Minute, "end a TCP connection after this much capture time without packets")
 	fs.IntVar(&o.MaxConns, "max-conns", 262144, "most connections tracked at once; the least recently active is ended first")
 	fs.IntVar(&o.MaxReassembly, "max-reassembly", tcpflow.DefaultLimits().MaxBufferedBytes, "most out-of-order bytes buffered per connection direction")
+	fs.StringArrayVar(&o.KeyLogs, "keylog", nil, "TLS key log file (NSS format, as SSLKEYLOGFILE writes) for decryption; repeatable. $SSLKEYLOGFILE and pcapng secrets blocks are used too")
 	fs.IntVar(&o.MaxOOOSegments, "max-ooo-segments", tcpflow.DefaultLimits().MaxBufferedSegments, "most out-of-order segments buffered per connection direction")
 }
 
@@ -58,6 +68,7 @@ func (o *OutputOptions) validate(fs *pflag.FlagSet) error {
 	if fs.Changed("output-dir") && !o.SVG {
 		return flagErrorf("-o/--output-dir is for --svg output; add --svg")
 	}
+	o.keyLogEnv = os.Getenv("SSLKEYLOGFILE")
 	if o.MaxConns < 1 || o.MaxReassembly < 1 || o.MaxOOOSegments < 1 {
 		return flagErrorf("--max-conns, --max-reassembly and --max-ooo-segments must be positive")
 	}
@@ -66,13 +77,58 @@ func (o *OutputOptions) validate(fs *pflag.FlagSet) error {
 
 func (o *OutputOptions) timelineOptions() timeline.Options {
 	reg := &decode.Registry{}
-	reg.Register(tlsmsg.Sniffer())
+	reg.Register(tlsmsg.NewSniffer(tlsmsg.Options{Keys: o.keys}))
 	return timeline.Options{
 		Registry:    reg,
 		Segments:    o.Segments,
 		IdleTimeout: o.IdleTimeout,
 		MaxConns:    o.MaxConns,
 		TCPLimits:   tcpflow.Limits{MaxBufferedBytes: o.MaxReassembly, MaxBufferedSegments: o.MaxOOOSegments},
+	}
+}
+
+// loadKeys reads $SSLKEYLOGFILE and the --keylog files into one store.
+// A file that cannot be read is an error; a bad line is a warning on
+// errw, naming file and line.
+func (o *OutputOptions) loadKeys(errw io.Writer) error {
+	o.keys = &keylog.Store{}
+	files := o.KeyLogs
+	if o.keyLogEnv != "" {
+		files = append([]string{o.keyLogEnv}, files...)
+	}
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("key log: %w", err)
+		}
+		rep, err := o.keys.Add(f, name)
+		f.Close()
+		warnKeys(errw, rep)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addSecrets is capture.FileOptions.OnSecrets for capture name.
+func (o *OutputOptions) addSecrets(errw io.Writer, name string) func(uint32, []byte) {
+	return func(typ uint32, data []byte) {
+		rep, err := o.keys.AddDSB(typ, data, name+" (decryption secrets block)")
+		if err != nil {
+			fmt.Fprintf(errw, "wiretrace: warning: %s: %v\n", name, err)
+			return
+		}
+		warnKeys(errw, rep)
+	}
+}
+
+func warnKeys(errw io.Writer, rep keylog.Report) {
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(errw, "wiretrace: warning: %s\n", w)
+	}
+	if rep.Omitted > 0 {
+		fmt.Fprintf(errw, "wiretrace: warning: %s: %d more bad lines\n", rep.Source, rep.Omitted)
 	}
 }
 

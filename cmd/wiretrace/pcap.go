@@ -86,8 +86,11 @@ func runPcap(ctx context.Context, opts *PcapOptions) error {
 			s.Close()
 		}
 	}()
+	if err := opts.Output.loadKeys(ios.Err); err != nil {
+		return err
+	}
 	for i, name := range opts.Files {
-		fopts := capture.FileOptions{}
+		fopts := capture.FileOptions{OnSecrets: opts.Output.addSecrets(ios.Err, name)}
 		var src *capture.FileSource
 		var err error
 		if name == "-" {

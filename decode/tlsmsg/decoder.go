@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/decode/keylog"
 )
 
 // Event types of layer tls (docs/events.md). Handshake messages use their
@@ -43,10 +44,26 @@ type Decoder struct {
 
 	ch ClientHello
 	sh ServerHello
+
+	// Decryption (decrypt.go).
+	opts         Options
+	random       [32]byte // the ClientHello's, the key log's lookup key
+	haveRandom   bool
+	sec          *keylog.Secrets
+	crypt        [2]cryptState
+	keysReported bool
+	decrypting   bool   // handling decrypted handshake messages
+	plain        []byte // reused plaintext buffer
+	next         decode.StreamDecoder
+	nextDead     bool
 }
 
-// NewDecoder returns a Decoder for one connection.
+// NewDecoder returns a Decoder for one connection that does not decrypt.
 func NewDecoder() *Decoder { return &Decoder{} }
+
+// NewDecoderOptions returns a Decoder for one connection configured by
+// opts.
+func NewDecoderOptions(opts Options) *Decoder { return &Decoder{opts: opts} }
 
 // Data implements decode.StreamDecoder.
 func (d *Decoder) Data(dir decode.Dir, data []byte, at decode.Position, emit decode.Emit) error {
@@ -191,6 +208,9 @@ func (d *Decoder) record(dir decode.Dir, r *Record, at decode.Position, emit dec
 		}
 		emit(d.event(dir, at, TypeAlert, len(r.Fragment), info))
 	case ContentApplicationData:
+		if d.canDecrypt(dir) && d.decrypt13(dir, r, at, emit) {
+			return
+		}
 		d.appData(dir, r, at, emit)
 	case ContentHeartbeat:
 		emit(d.event(dir, at, TypeHeartbeat, len(r.Fragment), nil))
@@ -307,6 +327,12 @@ func (d *Decoder) handshake(dir decode.Dir, t HandshakeType, body []byte, at dec
 	case TypeClientHello:
 		if err = ParseClientHello(body, &d.ch); err == nil {
 			info = d.clientHelloInfo(&d.ch)
+			if dir == decode.C2S && len(d.ch.Random) == 32 && !d.serverHello {
+				// A second ClientHello (after a HelloRetryRequest)
+				// keeps the random (RFC 8446 §4.1.2).
+				copy(d.random[:], d.ch.Random)
+				d.haveRandom = true
+			}
 		}
 		if dir == decode.C2S {
 			e.Flags |= decode.FlagRequest
@@ -356,6 +382,13 @@ func (d *Decoder) handshake(dir decode.Dir, t HandshakeType, body []byte, at dec
 	}
 	if info != nil {
 		e.Info = info
+	}
+	if d.decrypting {
+		e.Info = append(e.Info, decode.Bool("decrypted", true))
+		// The TLS 1.3 client's encrypted flight does not wait for the
+		// server: only the ClientHello is a request.
+		e.Flags &^= decode.FlagRequest
+		d.afterHandshake13(dir, t, body)
 	}
 	emit(e)
 }

@@ -68,8 +68,12 @@ func hexBytes(b []byte) string {
 // Sniffer recognises TLS from a stream's first bytes: a handshake record
 // (0x16) with major version 3 and minor 0 to 4, or an SSLv2-compatible
 // ClientHello (RFC 5246 appendix E.2).
-func Sniffer() decode.Sniffer {
-	return decode.Sniffer{Name: "tls", Sniff: sniff, New: func() decode.StreamDecoder { return NewDecoder() }}
+func Sniffer() decode.Sniffer { return NewSniffer(Options{}) }
+
+// NewSniffer is Sniffer with decoders configured by opts (key log,
+// next layer).
+func NewSniffer(opts Options) decode.Sniffer {
+	return decode.Sniffer{Name: "tls", Sniff: sniff, New: func() decode.StreamDecoder { return NewDecoderOptions(opts) }}
 }
 
 func sniff(dir decode.Dir, b []byte) decode.Verdict {
