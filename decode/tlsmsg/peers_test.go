@@ -76,6 +76,13 @@ func testCert(t *testing.T) tls.Certificate {
 // is done and reads the server's "pong".
 func exchange(t *testing.T, srvConf, cliConf *tls.Config) []chunk {
 	t.Helper()
+	return exchangeData(t, srvConf, cliConf, []byte("ping"), []byte("pong"))
+}
+
+// exchangeData is exchange with the client sending c2s and the server
+// answering s2c once it has read all of it.
+func exchangeData(t *testing.T, srvConf, cliConf *tls.Config, c2s, s2c []byte) []chunk {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Skipf("no loopback: %v", err)
@@ -90,12 +97,12 @@ func exchange(t *testing.T, srvConf, cliConf *tls.Config) []chunk {
 		}
 		defer c.Close()
 		s := tls.Server(c, srvConf)
-		buf := make([]byte, 4)
+		buf := make([]byte, len(c2s))
 		if _, err := io.ReadFull(s, buf); err != nil {
 			done <- err
 			return
 		}
-		_, err = s.Write([]byte("pong"))
+		_, err = s.Write(s2c)
 		done <- err
 	}()
 	raw, err := net.Dial("tcp", ln.Addr().String())
@@ -108,10 +115,10 @@ func exchange(t *testing.T, srvConf, cliConf *tls.Config) []chunk {
 	if err := c.Handshake(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Write([]byte("ping")); err != nil {
+	if _, err := c.Write(c2s); err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 4)
+	buf := make([]byte, len(s2c))
 	if _, err := io.ReadFull(c, buf); err != nil {
 		t.Fatal(err)
 	}
