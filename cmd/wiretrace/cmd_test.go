@@ -31,6 +31,7 @@ func TestPcapFlags(t *testing.T) {
 		{name: "json and merge", args: "a.pcap b.pcapng --format json", want: PcapOptions{Files: []string{"a.pcap", "b.pcapng"}, Output: OutputOptions{Format: "json", OutDir: "."}}},
 		{name: "svg dir", args: "a.pcap --svg -o out", want: PcapOptions{Files: []string{"a.pcap"}, Output: OutputOptions{Format: "text", SVG: true, OutDir: "out"}}},
 		{name: "stdin segments", args: "- --segments", want: PcapOptions{Files: []string{"-"}, Output: OutputOptions{Format: "text", OutDir: ".", Segments: true}}},
+		{name: "key logs", args: "a.pcap --keylog k1 --keylog k2", want: PcapOptions{Files: []string{"a.pcap"}, Output: OutputOptions{Format: "text", OutDir: ".", KeyLogs: []string{"k1", "k2"}}}},
 		{name: "no file", args: "", wantErr: "give at least one capture file"},
 		{name: "bad format", args: "a.pcap --format xml", wantErr: `--format "xml"`},
 		{name: "dir without svg", args: "a.pcap -o out", wantErr: "add --svg"},
@@ -59,7 +60,7 @@ func TestPcapFlags(t *testing.T) {
 				t.Errorf("Files = %q; want %q", got.Files, tt.want.Files)
 			}
 			o, w := got.Output, tt.want.Output
-			if o.Format != w.Format || o.SVG != w.SVG || o.OutDir != w.OutDir || o.Segments != w.Segments {
+			if o.Format != w.Format || o.SVG != w.SVG || o.OutDir != w.OutDir || o.Segments != w.Segments || strings.Join(o.KeyLogs, ",") != strings.Join(w.KeyLogs, ",") {
 				t.Errorf("Output = %+v; want %+v", o, w)
 			}
 		})
