@@ -56,6 +56,8 @@ type Decoder struct {
 	plain        []byte // reused plaintext buffer
 	next         decode.StreamDecoder
 	nextDead     bool
+	serverRandom [32]byte
+	k12          [2]*keys12 // TLS 1.2 and below, after ChangeCipherSpec
 }
 
 // NewDecoder returns a Decoder for one connection that does not decrypt.
@@ -172,6 +174,9 @@ func (d *Decoder) record(dir decode.Dir, r *Record, at decode.Position, emit dec
 	s := &d.dirs[dir.Index()]
 	switch r.Type {
 	case ContentHandshake:
+		if s.ccs && d.decrypt12(dir, r, at, emit) {
+			return
+		}
 		if s.ccs {
 			// Protected handshake (TLS 1.2 after ChangeCipherSpec): the
 			// first is Finished (RFC 5246 §7.4.9); later ones are
@@ -198,6 +203,9 @@ func (d *Decoder) record(dir decode.Dir, r *Record, at decode.Position, emit dec
 		}
 		emit(d.event(dir, at, TypeChangeCipherSpec, len(r.Fragment), nil))
 	case ContentAlert:
+		if s.ccs && d.decrypt12(dir, r, at, emit) {
+			return
+		}
 		// RFC 8446 §6: struct { AlertLevel level; AlertDescription description; }
 		var info decode.Info
 		if len(r.Fragment) == 2 && !s.ccs {
@@ -209,6 +217,9 @@ func (d *Decoder) record(dir decode.Dir, r *Record, at decode.Position, emit dec
 		emit(d.event(dir, at, TypeAlert, len(r.Fragment), info))
 	case ContentApplicationData:
 		if d.canDecrypt(dir) && d.decrypt13(dir, r, at, emit) {
+			return
+		}
+		if s.ccs && !d.tls13() && d.decrypt12(dir, r, at, emit) {
 			return
 		}
 		d.appData(dir, r, at, emit)
@@ -387,8 +398,10 @@ func (d *Decoder) handshake(dir decode.Dir, t HandshakeType, body []byte, at dec
 		e.Info = append(e.Info, decode.Bool("decrypted", true))
 		// The TLS 1.3 client's encrypted flight does not wait for the
 		// server: only the ClientHello is a request.
-		e.Flags &^= decode.FlagRequest
-		d.afterHandshake13(dir, t, body)
+		if d.tls13() {
+			e.Flags &^= decode.FlagRequest
+			d.afterHandshake13(dir, t, body)
+		}
 	}
 	emit(e)
 }
@@ -486,6 +499,7 @@ func (d *Decoder) serverHelloInfo(h *ServerHello) decode.Info {
 		d.retry = true
 	} else {
 		d.serverHello, d.version = true, h.Version
+		copy(d.serverRandom[:], h.Random)
 		if h.ALPN != "" {
 			d.alpn = h.ALPN
 		}

@@ -1,0 +1,316 @@
+package tlsmsg
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/subtle"
+	"encoding/binary"
+	"hash"
+	"strconv"
+
+	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/decode/keylog"
+)
+
+// Record protection of TLS 1.2 and below (RFC 5246 §6.2.3).
+type cipherKind uint8
+
+const (
+	kindGCM    cipherKind = iota + 1 // RFC 5288: 4-byte salt, 8-byte explicit nonce
+	kindChaCha                       // RFC 7905: 12-byte iv XOR sequence number
+	kindCBC                          // RFC 5246 §6.2.3.2, RFC 7366 encrypt_then_mac
+)
+
+// suite12 describes a TLS 1.2 cipher suite's record protection.
+type suite12 struct {
+	kind   cipherKind
+	keyLen int
+	ivLen  int              // fixed IV bytes from the key block
+	mac    func() hash.Hash // CBC only
+	prf    func() hash.Hash // the PRF's hash (RFC 5246 §5)
+}
+
+var (
+	gcm128   = suite12{kind: kindGCM, keyLen: 16, ivLen: 4, prf: sha256.New}
+	gcm256   = suite12{kind: kindGCM, keyLen: 32, ivLen: 4, prf: sha512.New384}
+	chacha   = suite12{kind: kindChaCha, keyLen: 32, ivLen: 12, prf: sha256.New}
+	cbc128   = suite12{kind: kindCBC, keyLen: 16, ivLen: 16, mac: sha1.New, prf: sha256.New}
+	cbc256   = suite12{kind: kindCBC, keyLen: 32, ivLen: 16, mac: sha1.New, prf: sha256.New}
+	cbc128s2 = suite12{kind: kindCBC, keyLen: 16, ivLen: 16, mac: sha256.New, prf: sha256.New}
+	cbc256s2 = suite12{kind: kindCBC, keyLen: 32, ivLen: 16, mac: sha256.New, prf: sha256.New}
+	cbc256s3 = suite12{kind: kindCBC, keyLen: 32, ivLen: 16, mac: sha512.New384, prf: sha512.New384}
+)
+
+var suites12 = map[CipherSuite]*suite12{
+	// *_WITH_AES_128_GCM_SHA256, *_WITH_AES_256_GCM_SHA384 (RFC 5288, 5289)
+	0x009C: &gcm128, 0x009E: &gcm128, 0x00A0: &gcm128, 0x00A2: &gcm128, 0x00A4: &gcm128,
+	0xC02B: &gcm128, 0xC02D: &gcm128, 0xC02F: &gcm128, 0xC031: &gcm128,
+	0x009D: &gcm256, 0x009F: &gcm256, 0x00A1: &gcm256, 0x00A3: &gcm256, 0x00A5: &gcm256,
+	0xC02C: &gcm256, 0xC02E: &gcm256, 0xC030: &gcm256, 0xC032: &gcm256,
+	// *_WITH_CHACHA20_POLY1305_SHA256 (RFC 7905)
+	0xCCA8: &chacha, 0xCCA9: &chacha, 0xCCAA: &chacha,
+	// *_WITH_AES_128_CBC_SHA, *_WITH_AES_256_CBC_SHA (RFC 5246, 4492)
+	0x002F: &cbc128, 0x0030: &cbc128, 0x0031: &cbc128, 0x0032: &cbc128, 0x0033: &cbc128,
+	0xC004: &cbc128, 0xC009: &cbc128, 0xC00E: &cbc128, 0xC013: &cbc128,
+	0x0035: &cbc256, 0x0036: &cbc256, 0x0037: &cbc256, 0x0038: &cbc256, 0x0039: &cbc256,
+	0xC005: &cbc256, 0xC00A: &cbc256, 0xC00F: &cbc256, 0xC014: &cbc256,
+	// *_WITH_AES_128_CBC_SHA256, *_WITH_AES_256_CBC_SHA256 (RFC 5246, 5289)
+	0x003C: &cbc128s2, 0x003E: &cbc128s2, 0x003F: &cbc128s2, 0x0040: &cbc128s2, 0x0067: &cbc128s2,
+	0xC023: &cbc128s2, 0xC025: &cbc128s2, 0xC027: &cbc128s2, 0xC029: &cbc128s2,
+	0x003D: &cbc256s2, 0x0068: &cbc256s2, 0x0069: &cbc256s2, 0x006A: &cbc256s2, 0x006B: &cbc256s2,
+	// *_WITH_AES_256_CBC_SHA384 (RFC 5289)
+	0xC024: &cbc256s3, 0xC026: &cbc256s3, 0xC028: &cbc256s3, 0xC02A: &cbc256s3,
+}
+
+// pHash is P_hash of RFC 5246 §5.
+func pHash(h func() hash.Hash, secret, seed []byte, n int) []byte {
+	out := make([]byte, 0, n)
+	mac := hmac.New(h, secret)
+	mac.Write(seed)
+	a := mac.Sum(nil)
+	for len(out) < n {
+		mac.Reset()
+		mac.Write(a)
+		mac.Write(seed)
+		out = mac.Sum(out)
+		mac.Reset()
+		mac.Write(a)
+		a = mac.Sum(a[:0])
+	}
+	return out[:n]
+}
+
+// keys12 is one direction's TLS 1.2 record protection state.
+type keys12 struct {
+	s      *suite12
+	aead   cipher.AEAD
+	block  cipher.Block
+	macKey []byte
+	iv     []byte
+	seq    uint64
+	etm    bool // encrypt_then_mac (RFC 7366)
+}
+
+// newKeys12 derives both directions' keys from the master secret
+// (RFC 5246 §6.3):
+//
+//	key_block = PRF(master_secret, "key expansion", server_random + client_random)
+//
+// split into client_write_MAC_key, server_write_MAC_key, client_write_key,
+// server_write_key, client_write_IV, server_write_IV.
+func newKeys12(s *suite12, master, clientRandom, serverRandom []byte, etm bool) ([2]*keys12, error) {
+	macLen := 0
+	if s.kind == kindCBC {
+		macLen = s.mac().Size()
+	}
+	seed := append([]byte("key expansion"), serverRandom...)
+	seed = append(seed, clientRandom...)
+	kb := pHash(s.prf, master, seed, 2*(macLen+s.keyLen+s.ivLen))
+	var out [2]*keys12
+	for i := range out {
+		k := &keys12{s: s, etm: etm}
+		k.macKey = kb[i*macLen : (i+1)*macLen]
+		key := kb[2*macLen+i*s.keyLen : 2*macLen+(i+1)*s.keyLen]
+		k.iv = kb[2*(macLen+s.keyLen)+i*s.ivLen : 2*(macLen+s.keyLen)+(i+1)*s.ivLen]
+		var err error
+		switch s.kind {
+		case kindGCM:
+			k.aead, err = aesGCM(key)
+		case kindChaCha:
+			k.aead, err = chacha20poly1305.New(key)
+		case kindCBC:
+			k.block, err = aes.NewCipher(key)
+		}
+		if err != nil {
+			return out, err
+		}
+		out[i] = k
+	}
+	return out, nil
+}
+
+// additional builds seq_num + type + version + length (RFC 5246 §6.2.3.3).
+func additional(seq uint64, r *Record, n int) []byte {
+	var ad [13]byte
+	binary.BigEndian.PutUint64(ad[:], seq)
+	ad[8], ad[9], ad[10] = byte(r.Type), byte(r.Version>>8), byte(r.Version)
+	ad[11], ad[12] = byte(n>>8), byte(n)
+	return ad[:]
+}
+
+// open decrypts and authenticates one TLSCiphertext.
+func (k *keys12) open(r *Record) ([]byte, error) {
+	f := r.Fragment
+	switch k.s.kind {
+	case kindGCM:
+		if len(f) < 8+k.aead.Overhead() {
+			return nil, errAuth
+		}
+		nonce := append(append(make([]byte, 0, 12), k.iv...), f[:8]...)
+		pt, err := k.aead.Open(nil, nonce, f[8:], additional(k.seq, r, len(f)-8-k.aead.Overhead()))
+		if err != nil {
+			return nil, errAuth
+		}
+		k.seq++
+		return pt, nil
+	case kindChaCha:
+		if len(f) < k.aead.Overhead() {
+			return nil, errAuth
+		}
+		nonce := append([]byte(nil), k.iv...)
+		var seq [8]byte
+		binary.BigEndian.PutUint64(seq[:], k.seq)
+		for i := range seq {
+			nonce[4+i] ^= seq[i]
+		}
+		pt, err := k.aead.Open(nil, nonce, f, additional(k.seq, r, len(f)-k.aead.Overhead()))
+		if err != nil {
+			return nil, errAuth
+		}
+		k.seq++
+		return pt, nil
+	}
+	return k.openCBC(r)
+}
+
+// openCBC handles GenericBlockCipher (RFC 5246 §6.2.3.2) with an explicit
+// IV (TLS 1.1 and later) or the chained one (TLS 1.0).
+func (k *keys12) openCBC(r *Record) ([]byte, error) {
+	f := r.Fragment
+	bs := k.block.BlockSize()
+	mac := hmac.New(k.s.mac, k.macKey)
+	macLen := mac.Size()
+	explicit := r.Version >= VersionTLS11
+	if k.etm {
+		// RFC 7366 §3: MAC(MAC_write_key, seq_num + type + version +
+		// length + IV + ENC(content + padding + padding_length)).
+		if len(f) < macLen+bs || (len(f)-macLen)%bs != 0 {
+			return nil, errAuth
+		}
+		c := f[:len(f)-macLen]
+		mac.Write(additional(k.seq, r, len(c)))
+		mac.Write(c)
+		if !hmac.Equal(mac.Sum(nil), f[len(c):]) {
+			return nil, errAuth
+		}
+		pt, err := k.cbcDecrypt(c, explicit)
+		if err != nil {
+			return nil, err
+		}
+		n := int(pt[len(pt)-1]) + 1
+		if n > len(pt) {
+			return nil, errAuth
+		}
+		k.seq++
+		return pt[:len(pt)-n], nil
+	}
+	if len(f) < bs || len(f)%bs != 0 {
+		return nil, errAuth
+	}
+	pt, err := k.cbcDecrypt(f, explicit)
+	if err != nil {
+		return nil, err
+	}
+	n := int(pt[len(pt)-1]) + 1
+	if n+macLen > len(pt) {
+		return nil, errAuth
+	}
+	for _, b := range pt[len(pt)-n:] {
+		if int(b) != n-1 {
+			return nil, errAuth
+		}
+	}
+	content := pt[:len(pt)-n-macLen]
+	mac.Write(additional(k.seq, r, len(content)))
+	mac.Write(content)
+	if subtle.ConstantTimeCompare(mac.Sum(nil), pt[len(content):len(content)+macLen]) != 1 {
+		return nil, errAuth
+	}
+	k.seq++
+	return content, nil
+}
+
+func (k *keys12) cbcDecrypt(c []byte, explicit bool) ([]byte, error) {
+	bs := k.block.BlockSize()
+	iv := k.iv
+	if explicit {
+		if len(c) < 2*bs {
+			return nil, errAuth
+		}
+		iv, c = c[:bs], c[bs:]
+	}
+	if len(c) == 0 {
+		return nil, errAuth
+	}
+	pt := make([]byte, len(c))
+	cipher.NewCBCDecrypter(k.block, iv).CryptBlocks(pt, c)
+	if !explicit {
+		k.iv = append(k.iv[:0:0], c[len(c)-bs:]...)
+	}
+	return pt, nil
+}
+
+// decrypt12 decrypts a protected record of TLS 1.2 and below (after the
+// direction's ChangeCipherSpec) and emits what it carries. It returns
+// false when the record is to be shown encrypted.
+func (d *Decoder) decrypt12(dir decode.Dir, r *Record, at decode.Position, emit decode.Emit) bool {
+	if d.opts.Keys == nil || d.opts.Keys.Len() == 0 || !d.haveRandom || d.crypt[dir.Index()].failed {
+		return false
+	}
+	if d.k12[dir.Index()] == nil && !d.install12(dir, at, emit) {
+		return false
+	}
+	pt, err := d.k12[dir.Index()].open(r)
+	if err != nil {
+		d.keysEvent(dir, KeysWrong, "a record failed to authenticate with the logged master secret", at, emit)
+		return false
+	}
+	switch r.Type {
+	case ContentHandshake:
+		d.decrypting = true
+		d.handshakeRecord(dir, pt, at, emit)
+		d.decrypting = false
+	default:
+		d.inner(dir, epochApp, append(pt, byte(r.Type)), at, emit)
+	}
+	return true
+}
+
+// install12 derives the keys of both directions from CLIENT_RANDOM.
+func (d *Decoder) install12(dir decode.Dir, at decode.Position, emit decode.Emit) bool {
+	sec := d.secrets()
+	if sec == nil || len(sec.Secret(keylog.ClientRandom)) == 0 {
+		d.keysEvent(dir, KeysMissing, "no CLIENT_RANDOM master secret for this connection's client random", at, emit)
+		return false
+	}
+	s := suites12[d.sh.CipherSuite]
+	if s == nil || (s.kind != kindCBC && d.version < VersionTLS12) {
+		d.keysEvent(dir, KeysUnsupported, "cipher suite "+d.sh.CipherSuite.String()+" is not decrypted", at, emit)
+		return false
+	}
+	if d.sh.Compression != 0 {
+		d.keysEvent(dir, KeysUnsupported, "compressed records (method "+strconv.Itoa(int(d.sh.Compression))+") are not decrypted", at, emit)
+		return false
+	}
+	if d.version < VersionTLS12 {
+		d.keysEvent(dir, KeysUnsupported, d.version.String()+" is not decrypted (TLS 1.2 PRF only)", at, emit)
+		return false
+	}
+	etm := false
+	for _, e := range d.sh.Extensions {
+		etm = etm || e == 22 // encrypt_then_mac
+	}
+	ks, err := newKeys12(s, sec.Secret(keylog.ClientRandom), d.random[:], d.serverRandom[:], etm && s.kind == kindCBC)
+	if err != nil {
+		d.keysEvent(dir, KeysWrong, err.Error(), at, emit)
+		return false
+	}
+	d.k12 = ks
+	return true
+}
