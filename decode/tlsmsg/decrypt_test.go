@@ -64,6 +64,12 @@ func TestDecryptRealPeers(t *testing.T) {
 		want   map[decode.Type]int // decrypted events each way, c2s then s2c
 	}{
 		{name: "TLS1.3", max: tls.VersionTLS13},
+		{name: "TLS1.2 AES-128-GCM", max: tls.VersionTLS12, suites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}},
+		{name: "TLS1.2 AES-256-GCM", max: tls.VersionTLS12, suites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}},
+		{name: "TLS1.2 ChaCha20-Poly1305", max: tls.VersionTLS12, suites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}},
+		{name: "TLS1.2 AES-128-CBC-SHA", max: tls.VersionTLS12, suites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}},
+		{name: "TLS1.2 AES-256-CBC-SHA", max: tls.VersionTLS12, suites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}},
+		{name: "TLS1.2 AES-128-CBC-SHA256", max: tls.VersionTLS12, suites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,6 +101,16 @@ func TestDecryptRealPeers(t *testing.T) {
 					t.Errorf("unexpected %v", e.Info)
 				}
 			}
+			if tt.max == tls.VersionTLS12 {
+				for _, dir := range []decode.Dir{decode.C2S, decode.S2C} {
+					if n := count(evs, dir, "Finished", true); n != 1 {
+						t.Errorf("%s Finished decrypted: %d; want 1", dir, n)
+					}
+				}
+				if rt := roundTrips(evs); rt != 3 {
+					t.Errorf("round trips: %d; want 3", rt)
+				}
+			}
 			if tt.max == tls.VersionTLS13 {
 				for _, typ := range []decode.Type{"EncryptedExtensions", "Certificate", "CertificateVerify", "Finished"} {
 					if n := count(evs, decode.S2C, typ, true); n != 1 {
@@ -117,9 +133,10 @@ func TestDecryptRealPeers(t *testing.T) {
 			// Wrong keys: one keys event, the records shown encrypted.
 			lines := bytes.Split(bytes.TrimSpace(klb), []byte("\n"))
 			for _, l := range lines {
-				l[len(l)-1] ^= 1 // '0'<->'1', 'a'<->'`'... keep hex: flip within digits
-				if l[len(l)-1] == '`' {
-					l[len(l)-1] = 'b'
+				if l[len(l)-1] == '0' {
+					l[len(l)-1] = '1'
+				} else {
+					l[len(l)-1] = '0'
 				}
 			}
 			bad := &keylog.Store{}
