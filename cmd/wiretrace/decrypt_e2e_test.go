@@ -111,3 +111,27 @@ func TestKeyLogErrors(t *testing.T) {
 		t.Errorf("SSLKEYLOGFILE not used: %v", err)
 	}
 }
+
+func TestDecryptTLS12(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		min  int // connections with both Finished decrypted
+	}{
+		{"zeek keylog", []string{"pcap", sharedCapture(t, "zeek-tls12-decryption.pcap"), "--keylog", sharedCapture(t, "zeek-tls12-decryption.keys")}, 1},
+		{"gopacket DSB", []string{"pcap", sharedCapture(t, "gopacket-test301-tls12-dsb.pcapng")}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, keys := decryptedTypes(t, tc.args...)
+			if got["c2s Finished"] < tc.min || got["s2c Finished"] < tc.min {
+				t.Errorf("Finished decrypted %d/%d times; want at least %d each way (all: %v)", got["c2s Finished"], got["s2c Finished"], tc.min, got)
+			}
+			if got["c2s ApplicationData"] == 0 || got["s2c ApplicationData"] == 0 {
+				t.Errorf("application data not decrypted both ways: %v", got)
+			}
+			if len(keys) != 0 {
+				t.Errorf("keys events %q; want none", keys)
+			}
+		})
+	}
+}
