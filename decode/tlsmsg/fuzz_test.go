@@ -1,13 +1,16 @@
 package tlsmsg
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/wiretrace/wiretrace/capture"
 	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/decode/keylog"
 	"github.com/wiretrace/wiretrace/timeline"
 )
 
@@ -26,7 +29,21 @@ var seedCaptures = []string{
 // reassembly through a sniffer that claims every stream.
 func streamSeeds(tb testing.TB) [][]byte {
 	var seeds [][]byte
-	for _, name := range seedCaptures {
+	for _, c := range connSeeds(tb, seedCaptures) {
+		for _, s := range c {
+			if len(s) > 0 {
+				seeds = append(seeds, s)
+			}
+		}
+	}
+	return seeds
+}
+
+// connSeeds returns both directions' first bytes of each connection in
+// the named captures.
+func connSeeds(tb testing.TB, names []string) [][2][]byte {
+	var seeds [][2][]byte
+	for _, name := range names {
 		path := filepath.Join("../../../shared/pcaps/tls", name)
 		src, err := capture.OpenFile(path, 0, capture.FileOptions{})
 		if err != nil {
@@ -55,11 +72,7 @@ func streamSeeds(tb testing.TB) [][]byte {
 		b.Close()
 		src.Close()
 		for _, bb := range bufs {
-			for _, s := range bb {
-				if len(s) > 0 {
-					seeds = append(seeds, s)
-				}
-			}
+			seeds = append(seeds, *bb)
 		}
 	}
 	return seeds
@@ -102,6 +115,49 @@ func FuzzRecords(f *testing.F) {
 			}
 			_ = d.Summary()
 		}
+	})
+}
+
+// FuzzDecrypt feeds a connection to a decoder holding the key logs of
+// the seed captures: the client's first record, the server's bytes, the
+// rest of the client's. Seeds are the illustrated TLS 1.3 (AES-256-GCM,
+// handshake and application secrets) and TLS 1.2 (CBC) connections, so
+// mutations reach the AEAD and CBC paths with keys that fit. Invariants:
+// no panic; no event's len and no plaintext exceeds the input; every
+// event renders.
+func FuzzDecrypt(f *testing.F) {
+	keys := &keylog.Store{}
+	for _, k := range []string{"illustrated-tls13.keys", "illustrated-tls12.keys"} {
+		b, err := os.ReadFile(filepath.Join("../../../shared/pcaps/tls", k))
+		if err != nil {
+			f.Skip(err)
+		}
+		keys.Add(bytes.NewReader(b), k)
+	}
+	for _, c := range connSeeds(f, []string{"illustrated-tls13.pcap", "illustrated-tls12.pcap"}) {
+		f.Add(c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, c2s, s2c []byte) {
+		next := &collect{}
+		d := NewDecoderOptions(Options{Keys: keys, Next: func() decode.StreamDecoder { return next }})
+		total := int64(len(c2s) + len(s2c))
+		emit := func(e decode.Event) {
+			if e.Len > total {
+				t.Fatalf("event %s len %d beyond input %d", e.Type, e.Len, total)
+			}
+			_ = render([]decode.Event{e})
+		}
+		first := len(c2s)
+		if _, n, err := ParseRecord(c2s); err == nil {
+			first = n
+		}
+		d.Data(decode.C2S, c2s[:first], decode.Position{}, emit)
+		d.Data(decode.S2C, s2c, decode.Position{}, emit)
+		d.Data(decode.C2S, c2s[first:], decode.Position{}, emit)
+		if int64(len(next.got[0])+len(next.got[1])) > total {
+			t.Fatalf("more plaintext than input")
+		}
+		_ = d.Summary()
 	})
 }
 
