@@ -1,0 +1,195 @@
+package tlsmsg
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/decode/keylog"
+)
+
+// OpenSSL peers for what crypto/tls cannot be made to send: a KeyUpdate
+// (s_client's "k" command) and 0-RTT early data (-early_data with a
+// resumed session). A proxy between s_client and s_server records both
+// directions in the order it forwarded them.
+
+type proxy struct {
+	ln   net.Listener
+	mu   sync.Mutex
+	logs [][]chunk
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Skipf("no loopback: %v", err)
+	}
+	p := &proxy{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.logs = append(p.logs, nil)
+			i := len(p.logs) - 1
+			p.mu.Unlock()
+			pump := func(dir decode.Dir, dst, src net.Conn) {
+				buf := make([]byte, 65536)
+				for {
+					n, err := src.Read(buf)
+					if n > 0 {
+						p.mu.Lock()
+						p.logs[i] = append(p.logs[i], chunk{dir, bytes.Clone(buf[:n])})
+						p.mu.Unlock()
+						dst.Write(buf[:n])
+					}
+					if err != nil {
+						dst.(*net.TCPConn).CloseWrite()
+						return
+					}
+				}
+			}
+			go pump(decode.C2S, s, c)
+			go pump(decode.S2C, c, s)
+		}
+	}()
+	return p
+}
+
+func TestDecryptOpenSSL(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl not on PATH")
+	}
+	dir := t.TempDir()
+	cert := testCert(t)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "c.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
+	os.WriteFile(filepath.Join(dir, "k.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	os.WriteFile(filepath.Join(dir, "early.txt"), []byte("early data\n"), 0o600)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Skip(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	srv := exec.Command(openssl, "s_server", "-accept", addr, "-cert", "c.pem", "-key", "k.pem", "-tls1_3", "-early_data", "-quiet")
+	srv.Dir = dir
+	// s_server ends a connection when its stdin ends: keep it open.
+	srvIn, err := srv.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srvIn.Close() })
+	if err := srv.Start(); err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	for i := 0; i < 50; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p := startProxy(t, addr)
+
+	client := func(stdin io.Reader, args ...string) {
+		t.Helper()
+		cmd := exec.Command(openssl, append([]string{"s_client", "-connect", p.ln.Addr().String(), "-tls1_3", "-keylogfile", "keys.log"}, args...)...)
+		cmd.Dir = dir
+		cmd.Stdin = stdin
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Logf("s_client: %v\n%s", err, out)
+		}
+	}
+	// 1: data, a KeyUpdate, more data; the session is kept.
+	pr, pw := io.Pipe()
+	go func() {
+		for _, s := range []string{"hello\n", "k\n", "after update\n"} {
+			pw.Write([]byte(s))
+			time.Sleep(300 * time.Millisecond)
+		}
+		pw.Close()
+	}()
+	client(pr, "-sess_out", "sess.pem")
+	// 2: resumed with 0-RTT early data.
+	pr2, pw2 := io.Pipe()
+	go func() { time.Sleep(500 * time.Millisecond); pw2.Close() }()
+	client(pr2, "-sess_in", "sess.pem", "-early_data", "early.txt")
+	time.Sleep(200 * time.Millisecond)
+
+	kl, err := os.ReadFile(filepath.Join(dir, "keys.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := &keylog.Store{}
+	keys.Add(bytes.NewReader(kl), "keys.log")
+	p.mu.Lock()
+	logs := p.logs
+	p.mu.Unlock()
+	if len(logs) != 2 {
+		t.Fatalf("%d connections through the proxy; want 2", len(logs))
+	}
+
+	evs, next := decryptChunks(t, logs[0], keys)
+	if n := count(evs, decode.C2S, "KeyUpdate", true); n != 1 {
+		t.Errorf("first connection: %d decrypted client KeyUpdates; want 1 (%s)", n, sequence(evs))
+	}
+	if got := string(next.got[0]); got != "hello\nafter update\n" {
+		t.Errorf("first connection: client data %q; want %q (decrypted across the KeyUpdate)", got, "hello\nafter update\n")
+	}
+	for _, e := range evs {
+		if e.Type == TypeKeys {
+			t.Errorf("first connection: %v", e.Info)
+		}
+	}
+
+	evs, next = decryptChunks(t, logs[1], keys)
+	early := 0
+	for _, e := range evs {
+		if f, _ := e.Info.Get("early_data"); f.Bool() && e.Type == TypeApplicationData {
+			if d, _ := e.Info.Get("decrypted"); d.Bool() {
+				early++
+			}
+		}
+		if e.Type == TypeKeys {
+			t.Errorf("0-RTT connection: %v", e.Info)
+		}
+	}
+	if early != 1 {
+		t.Errorf("0-RTT connection: %d decrypted early data records; want 1 (%s)", early, sequence(evs))
+	}
+	if !strings.HasPrefix(string(next.got[0]), "early data\n") {
+		t.Errorf("0-RTT connection: client data %q; want it to start with the early data", next.got[0])
+	}
+	if n := count(evs, decode.C2S, "EndOfEarlyData", true); n != 1 {
+		t.Errorf("0-RTT connection: %d EndOfEarlyData; want 1", n)
+	}
+	if n := count(evs, decode.C2S, "Finished", true); n != 1 {
+		t.Errorf("0-RTT connection: %d client Finished; want 1", n)
+	}
+}
