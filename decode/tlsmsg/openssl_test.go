@@ -96,7 +96,7 @@ func TestDecryptOpenSSL(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	srv := exec.Command(openssl, "s_server", "-accept", addr, "-cert", "c.pem", "-key", "k.pem", "-tls1_3", "-early_data", "-quiet")
+	srv := exec.Command(openssl, "s_server", "-accept", addr, "-cert", "c.pem", "-key", "k.pem", "-early_data", "-quiet")
 	srv.Dir = dir
 	// s_server ends a connection when its stdin ends: keep it open.
 	srvIn, err := srv.StdinPipe()
@@ -119,7 +119,7 @@ func TestDecryptOpenSSL(t *testing.T) {
 
 	client := func(stdin io.Reader, args ...string) {
 		t.Helper()
-		cmd := exec.Command(openssl, append([]string{"s_client", "-connect", p.ln.Addr().String(), "-tls1_3", "-keylogfile", "keys.log"}, args...)...)
+		cmd := exec.Command(openssl, append([]string{"s_client", "-connect", p.ln.Addr().String(), "-keylogfile", "keys.log"}, args...)...)
 		cmd.Dir = dir
 		cmd.Stdin = stdin
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -135,11 +135,32 @@ func TestDecryptOpenSSL(t *testing.T) {
 		}
 		pw.Close()
 	}()
-	client(pr, "-sess_out", "sess.pem")
+	client(pr, "-tls1_3", "-sess_out", "sess.pem")
 	// 2: resumed with 0-RTT early data.
 	pr2, pw2 := io.Pipe()
 	go func() { time.Sleep(500 * time.Millisecond); pw2.Close() }()
-	client(pr2, "-sess_in", "sess.pem", "-early_data", "early.txt")
+	client(pr2, "-tls1_3", "-sess_in", "sess.pem", "-early_data", "early.txt")
+	// 3...: one connection per suite; OpenSSL negotiates encrypt_then_mac
+	// for the TLS 1.2 CBC suites.
+	suites := [][]string{
+		{"-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"},
+		{"-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384"},
+		{"-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256"},
+		{"-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA256"},
+		{"-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-SHA384"},
+		{"-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-SHA"},
+		{"-tls1_2", "-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+		{"-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+	}
+	for _, args := range suites {
+		pr, pw := io.Pipe()
+		go func() {
+			pw.Write([]byte("payload " + strings.Join(args, " ") + "\n"))
+			time.Sleep(300 * time.Millisecond)
+			pw.Close()
+		}()
+		client(pr, args...)
+	}
 	time.Sleep(200 * time.Millisecond)
 
 	kl, err := os.ReadFile(filepath.Join(dir, "keys.log"))
@@ -151,8 +172,33 @@ func TestDecryptOpenSSL(t *testing.T) {
 	p.mu.Lock()
 	logs := p.logs
 	p.mu.Unlock()
-	if len(logs) != 2 {
-		t.Fatalf("%d connections through the proxy; want 2", len(logs))
+	if len(logs) != 2+len(suites) {
+		t.Fatalf("%d connections through the proxy; want %d", len(logs), 2+len(suites))
+	}
+	for i, args := range suites {
+		name := strings.Join(args, " ")
+		evs, next := decryptChunks(t, logs[2+i], keys)
+		suite, etm := "", false
+		for _, e := range evs {
+			if e.Type == "ServerHello" {
+				f, _ := e.Info.Get("cipher_suite")
+				suite = f.Str
+				x, _ := e.Info.Get("extensions")
+				etm = strings.Contains(strings.Join(x.Strs, ","), "encrypt_then_mac")
+			}
+			if e.Type == TypeKeys {
+				t.Errorf("%s: %v", name, e.Info)
+			}
+		}
+		t.Logf("%s: %s encrypt_then_mac=%v", name, suite, etm)
+		if want := "payload " + name + "\n"; string(next.got[0]) != want {
+			t.Errorf("%s (%s): client data %q; want %q", name, suite, next.got[0], want)
+		}
+		for _, dir := range []decode.Dir{decode.C2S, decode.S2C} {
+			if n := count(evs, dir, "Finished", true); n != 1 {
+				t.Errorf("%s: %s Finished decrypted %d times; want 1", name, dir, n)
+			}
+		}
 	}
 
 	evs, next := decryptChunks(t, logs[0], keys)
