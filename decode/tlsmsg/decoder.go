@@ -58,6 +58,7 @@ type Decoder struct {
 	nextDead     bool
 	serverRandom [32]byte
 	k12          [2]*keys12 // TLS 1.2 and below, after ChangeCipherSpec
+	zlib         [2]inflateState
 }
 
 // NewDecoder returns a Decoder for one connection that does not decrypt.
@@ -413,6 +414,13 @@ func (d *Decoder) sslv2(body []byte, at decode.Position, emit decode.Emit) {
 		e.Info = decode.Info{decode.Bool("sslv2", true), decode.String("error", err.Error())}
 	} else {
 		e.Info = append(decode.Info{decode.Bool("sslv2", true)}, d.clientHelloInfo(&d.ch)...)
+		// The challenge, right-justified in 32 bytes, is the client
+		// random (RFC 5246 appendix E.2).
+		if n := len(d.ch.Random); n > 0 && n <= 32 {
+			d.random = [32]byte{}
+			copy(d.random[32-n:], d.ch.Random)
+			d.haveRandom = true
+		}
 	}
 	emit(e)
 }

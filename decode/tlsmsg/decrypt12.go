@@ -1,6 +1,8 @@
 package tlsmsg
 
 import (
+	"bytes"
+	"compress/zlib"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -9,7 +11,9 @@ import (
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/binary"
+	"errors"
 	"hash"
+	"io"
 	"strconv"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -271,6 +275,12 @@ func (d *Decoder) decrypt12(dir decode.Dir, r *Record, at decode.Position, emit 
 		d.keysEvent(dir, KeysWrong, "a record failed to authenticate with the logged master secret", at, emit)
 		return false
 	}
+	if d.sh.Compression == 1 {
+		if pt, err = d.inflate(dir, pt); err != nil {
+			d.keysEvent(dir, KeysUnsupported, err.Error(), at, emit)
+			return false
+		}
+	}
 	switch r.Type {
 	case ContentHandshake:
 		d.decrypting = true
@@ -294,7 +304,7 @@ func (d *Decoder) install12(dir decode.Dir, at decode.Position, emit decode.Emit
 		d.keysEvent(dir, KeysUnsupported, "cipher suite "+d.sh.CipherSuite.String()+" is not decrypted", at, emit)
 		return false
 	}
-	if d.sh.Compression != 0 {
+	if d.sh.Compression > 1 {
 		d.keysEvent(dir, KeysUnsupported, "compressed records (method "+strconv.Itoa(int(d.sh.Compression))+") are not decrypted", at, emit)
 		return false
 	}
@@ -313,4 +323,40 @@ func (d *Decoder) install12(dir decode.Dir, at decode.Position, emit decode.Emit
 	}
 	d.k12 = ks
 	return true
+}
+
+// maxInflate caps a direction's DEFLATE-compressed bytes: each record is
+// decompressed from the start of the direction's stream.
+const maxInflate = 1 << 20
+
+// inflate undoes DEFLATE record compression (RFC 3749): one zlib stream
+// per direction, flushed at the end of each record. The stream so far is
+// decompressed again and the output past what earlier records gave is
+// this record's.
+func (d *Decoder) inflate(dir decode.Dir, c []byte) ([]byte, error) {
+	z := &d.zlib[dir.Index()]
+	if len(z.in)+len(c) > maxInflate {
+		return nil, errors.New("compressed stream above " + strconv.Itoa(maxInflate) + " bytes: not decompressed")
+	}
+	z.in = append(z.in, c...)
+	r, err := zlib.NewReader(bytes.NewReader(z.in))
+	if err != nil {
+		return nil, errors.New("tlsmsg: DEFLATE: " + err.Error())
+	}
+	out, err := io.ReadAll(io.LimitReader(r, int64(z.out)+MaxRecordLen+1))
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return nil, errors.New("tlsmsg: DEFLATE: " + err.Error())
+	}
+	if len(out) < z.out || len(out)-z.out > 1<<14 {
+		return nil, errors.New("tlsmsg: DEFLATE: record decompresses to more than 2^14 bytes")
+	}
+	pt := out[z.out:]
+	z.out = len(out)
+	return pt, nil
+}
+
+// inflateState is one direction's compressed stream.
+type inflateState struct {
+	in  []byte
+	out int
 }
