@@ -72,7 +72,8 @@ type e2eResult struct {
 // stdout and stderr going to pipes (never a terminal).
 func e2eCmd(args ...string) *exec.Cmd {
 	cmd := exec.Command(e2eBin, args...)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	// A key log in the caller's environment would add keys events.
+	cmd.Env = append(os.Environ(), "NO_COLOR=1", "SSLKEYLOGFILE=")
 	return cmd
 }
 
