@@ -190,7 +190,7 @@ func (d *Decoder) keysEvent(dir decode.Dir, status, msg string, at decode.Positi
 	d.keysReported = true
 	e := d.event(decode.DirNone, at, TypeKeys, 0, decode.Info{decode.String("keys", status),
 		decode.String("error", dir.String()+": "+msg)})
-	e.Flags = 0
+	e.Flags, e.Len = 0, decode.NoValue
 	emit(e)
 }
 
