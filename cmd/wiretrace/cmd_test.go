@@ -75,6 +75,9 @@ func TestLiveFlags(t *testing.T) {
 		wantErr string
 	}{
 		{name: "iface and filter", args: "-i lo --filter tcp", check: func(o *LiveOptions) bool { return o.Iface == "lo" && o.Filter == "tcp" }},
+		{name: "key logs", args: "-i lo --keylog a.keys --keylog b.keys", check: func(o *LiveOptions) bool {
+			return strings.Join(o.Output.KeyLogs, ",") == "a.keys,b.keys"
+		}},
 		{name: "tcpdump style filter", args: "-i lo tcp port 443", check: func(o *LiveOptions) bool { return o.Filter == "tcp port 443" }},
 		{name: "count duration write", args: "-i eth0 -c 5 --duration 2s -w x.pcapng", check: func(o *LiveOptions) bool {
 			return o.Count == 5 && o.Duration == 2*time.Second && o.Write == "x.pcapng"

@@ -135,11 +135,21 @@ func (d *Decoder) stop(dir decode.Dir, msg string, at decode.Position, emit deco
 func (d *Decoder) Skip(dir decode.Dir, n uint64, at decode.Position, emit decode.Emit) {
 	if s := &d.dirs[dir.Index()]; !s.dead {
 		d.stop(dir, "tlsmsg: "+strconv.FormatUint(n, 10)+" bytes missing", at, emit)
+		if d.next != nil && !d.nextDead {
+			// The plaintext's length is unknown: the next layer only
+			// learns that its stream has a hole.
+			d.next.Skip(dir, 0, at, emit)
+		}
 	}
 }
 
-// End implements decode.StreamDecoder.
-func (d *Decoder) End(at decode.Position, emit decode.Emit) {}
+// End implements decode.StreamDecoder, and ends the next layer's
+// decoder.
+func (d *Decoder) End(at decode.Position, emit decode.Emit) {
+	if d.next != nil {
+		d.next.End(at, emit)
+	}
+}
 
 // Summary returns the summary fields tls fills: handshake, tls_version,
 // sni, alpn.

@@ -24,7 +24,10 @@ type Options struct {
 	// the connections that follow them.
 	Keys *keylog.Store
 	// Next, when set, makes the decoder that receives a connection's
-	// decrypted application data, in order per direction.
+	// decrypted application data, in order per direction. It is made at
+	// the first plaintext and ended with the connection. A hole in the
+	// TLS stream reaches it as Skip with n = 0: the plaintext length lost
+	// is unknown.
 	Next func() decode.StreamDecoder
 }
 
