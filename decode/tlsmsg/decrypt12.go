@@ -5,7 +5,10 @@ import (
 	"compress/zlib"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/des"
 	"crypto/hmac"
+	"crypto/md5"
+	"crypto/rc4"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -29,15 +32,17 @@ const (
 	kindGCM    cipherKind = iota + 1 // RFC 5288: 4-byte salt, 8-byte explicit nonce
 	kindChaCha                       // RFC 7905: 12-byte iv XOR sequence number
 	kindCBC                          // RFC 5246 §6.2.3.2, RFC 7366 encrypt_then_mac
+	kindRC4                          // RFC 5246 §6.2.3.1: stream cipher over content + MAC
 )
 
 // suite12 describes a TLS 1.2 cipher suite's record protection.
 type suite12 struct {
 	kind   cipherKind
 	keyLen int
-	ivLen  int              // fixed IV bytes from the key block
-	mac    func() hash.Hash // CBC only
-	prf    func() hash.Hash // the PRF's hash (RFC 5246 §5)
+	ivLen  int                                    // fixed IV bytes from the key block
+	mac    func() hash.Hash                       // CBC and RC4
+	prf    func() hash.Hash                       // the PRF's hash (RFC 5246 §5)
+	block  func(key []byte) (cipher.Block, error) // CBC: nil means AES
 }
 
 var (
@@ -49,6 +54,9 @@ var (
 	cbc128s2 = suite12{kind: kindCBC, keyLen: 16, ivLen: 16, mac: sha256.New, prf: sha256.New}
 	cbc256s2 = suite12{kind: kindCBC, keyLen: 32, ivLen: 16, mac: sha256.New, prf: sha256.New}
 	cbc256s3 = suite12{kind: kindCBC, keyLen: 32, ivLen: 16, mac: sha512.New384, prf: sha512.New384}
+	cbc3DES  = suite12{kind: kindCBC, keyLen: 24, ivLen: 8, mac: sha1.New, prf: sha256.New, block: des.NewTripleDESCipher}
+	rc4SHA   = suite12{kind: kindRC4, keyLen: 16, mac: sha1.New, prf: sha256.New}
+	rc4MD5   = suite12{kind: kindRC4, keyLen: 16, mac: md5.New, prf: sha256.New}
 )
 
 var suites12 = map[CipherSuite]*suite12{
@@ -70,6 +78,12 @@ var suites12 = map[CipherSuite]*suite12{
 	0x003D: &cbc256s2, 0x0068: &cbc256s2, 0x0069: &cbc256s2, 0x006A: &cbc256s2, 0x006B: &cbc256s2,
 	// *_WITH_AES_256_CBC_SHA384 (RFC 5289)
 	0xC024: &cbc256s3, 0xC026: &cbc256s3, 0xC028: &cbc256s3, 0xC02A: &cbc256s3,
+	// *_WITH_3DES_EDE_CBC_SHA, *_WITH_RC4_128_SHA, TLS_RSA_WITH_RC4_128_MD5
+	// (RFC 5246, 4492), for old captures
+	0x000A: &cbc3DES, 0x0013: &cbc3DES, 0x0016: &cbc3DES,
+	0xC003: &cbc3DES, 0xC008: &cbc3DES, 0xC00D: &cbc3DES, 0xC012: &cbc3DES,
+	0x0005: &rc4SHA, 0xC002: &rc4SHA, 0xC007: &rc4SHA, 0xC00C: &rc4SHA, 0xC011: &rc4SHA,
+	0x0004: &rc4MD5,
 }
 
 // pHash is P_hash of RFC 5246 §5.
@@ -95,6 +109,7 @@ type keys12 struct {
 	s      *suite12
 	aead   cipher.AEAD
 	block  cipher.Block
+	rc4    *rc4.Cipher
 	macKey []byte
 	iv     []byte
 	seq    uint64
@@ -110,7 +125,7 @@ type keys12 struct {
 // server_write_key, client_write_IV, server_write_IV.
 func newKeys12(s *suite12, master, clientRandom, serverRandom []byte, etm bool) ([2]*keys12, error) {
 	macLen := 0
-	if s.kind == kindCBC {
+	if s.mac != nil {
 		macLen = s.mac().Size()
 	}
 	seed := append([]byte("key expansion"), serverRandom...)
@@ -129,7 +144,13 @@ func newKeys12(s *suite12, master, clientRandom, serverRandom []byte, etm bool) 
 		case kindChaCha:
 			k.aead, err = chacha20poly1305.New(key)
 		case kindCBC:
-			k.block, err = aes.NewCipher(key)
+			nb := s.block
+			if nb == nil {
+				nb = aes.NewCipher
+			}
+			k.block, err = nb(key)
+		case kindRC4:
+			k.rc4, err = rc4.NewCipher(key)
 		}
 		if err != nil {
 			return out, err
@@ -180,7 +201,29 @@ func (k *keys12) open(r *Record) ([]byte, error) {
 		k.seq++
 		return pt, nil
 	}
+	if k.s.kind == kindRC4 {
+		return k.openRC4(r)
+	}
 	return k.openCBC(r)
+}
+
+// openRC4 handles GenericStreamCipher (RFC 5246 §6.2.3.1): content then
+// MAC, under one keystream per direction.
+func (k *keys12) openRC4(r *Record) ([]byte, error) {
+	mac := hmac.New(k.s.mac, k.macKey)
+	if len(r.Fragment) < mac.Size() {
+		return nil, errAuth
+	}
+	pt := make([]byte, len(r.Fragment))
+	k.rc4.XORKeyStream(pt, r.Fragment)
+	content := pt[:len(pt)-mac.Size()]
+	mac.Write(additional(k.seq, r, len(content)))
+	mac.Write(content)
+	if !hmac.Equal(mac.Sum(nil), pt[len(content):]) {
+		return nil, errAuth
+	}
+	k.seq++
+	return content, nil
 }
 
 // openCBC handles GenericBlockCipher (RFC 5246 §6.2.3.2) with an explicit
