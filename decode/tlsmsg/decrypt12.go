@@ -104,6 +104,19 @@ func pHash(h func() hash.Hash, secret, seed []byte, n int) []byte {
 	return out[:n]
 }
 
+// prf10 is the PRF of TLS 1.0 and 1.1 (RFC 2246 §5):
+// P_MD5(S1, label + seed) XOR P_SHA-1(S2, label + seed), S1 and S2 the
+// halves of the secret, sharing a byte when its length is odd.
+func prf10(secret, seed []byte, n int) []byte {
+	h := (len(secret) + 1) / 2
+	out := pHash(md5.New, secret[:h], seed, n)
+	x := pHash(sha1.New, secret[len(secret)-h:], seed, n)
+	for i := range out {
+		out[i] ^= x[i]
+	}
+	return out
+}
+
 // keys12 is one direction's TLS 1.2 record protection state.
 type keys12 struct {
 	s      *suite12
@@ -123,14 +136,20 @@ type keys12 struct {
 //
 // split into client_write_MAC_key, server_write_MAC_key, client_write_key,
 // server_write_key, client_write_IV, server_write_IV.
-func newKeys12(s *suite12, master, clientRandom, serverRandom []byte, etm bool) ([2]*keys12, error) {
+func newKeys12(s *suite12, v Version, master, clientRandom, serverRandom []byte, etm bool) ([2]*keys12, error) {
 	macLen := 0
 	if s.mac != nil {
 		macLen = s.mac().Size()
 	}
 	seed := append([]byte("key expansion"), serverRandom...)
 	seed = append(seed, clientRandom...)
-	kb := pHash(s.prf, master, seed, 2*(macLen+s.keyLen+s.ivLen))
+	n := 2 * (macLen + s.keyLen + s.ivLen)
+	var kb []byte
+	if v < VersionTLS12 {
+		kb = prf10(master, seed, n)
+	} else {
+		kb = pHash(s.prf, master, seed, n)
+	}
 	var out [2]*keys12
 	for i := range out {
 		k := &keys12{s: s, etm: etm}
@@ -343,7 +362,7 @@ func (d *Decoder) install12(dir decode.Dir, at decode.Position, emit decode.Emit
 		return false
 	}
 	s := suites12[d.sh.CipherSuite]
-	if s == nil || (s.kind != kindCBC && d.version < VersionTLS12) {
+	if s == nil || (s.kind == kindGCM || s.kind == kindChaCha) && d.version < VersionTLS12 {
 		d.keysEvent(dir, KeysUnsupported, "cipher suite "+d.sh.CipherSuite.String()+" is not decrypted", at, emit)
 		return false
 	}
@@ -351,15 +370,15 @@ func (d *Decoder) install12(dir decode.Dir, at decode.Position, emit decode.Emit
 		d.keysEvent(dir, KeysUnsupported, "compressed records (method "+strconv.Itoa(int(d.sh.Compression))+") are not decrypted", at, emit)
 		return false
 	}
-	if d.version < VersionTLS12 {
-		d.keysEvent(dir, KeysUnsupported, d.version.String()+" is not decrypted (TLS 1.2 PRF only)", at, emit)
+	if d.version < VersionTLS10 {
+		d.keysEvent(dir, KeysUnsupported, d.version.String()+" is not decrypted", at, emit)
 		return false
 	}
 	etm := false
 	for _, e := range d.sh.Extensions {
 		etm = etm || e == 22 // encrypt_then_mac
 	}
-	ks, err := newKeys12(s, sec.Secret(keylog.ClientRandom), d.random[:], d.serverRandom[:], etm && s.kind == kindCBC)
+	ks, err := newKeys12(s, d.version, sec.Secret(keylog.ClientRandom), d.random[:], d.serverRandom[:], etm && s.kind == kindCBC)
 	if err != nil {
 		d.keysEvent(dir, KeysWrong, err.Error(), at, emit)
 		return false

@@ -96,7 +96,7 @@ func TestDecryptOpenSSL(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	srv := exec.Command(openssl, "s_server", "-accept", addr, "-cert", "c.pem", "-key", "k.pem", "-early_data", "-quiet")
+	srv := exec.Command(openssl, "s_server", "-accept", addr, "-cert", "c.pem", "-key", "k.pem", "-early_data", "-quiet", "-cipher", "ALL@SECLEVEL=0")
 	srv.Dir = dir
 	// s_server ends a connection when its stdin ends: keep it open.
 	srvIn, err := srv.StdinPipe()
@@ -151,6 +151,8 @@ func TestDecryptOpenSSL(t *testing.T) {
 		{"-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-SHA"},
 		{"-tls1_2", "-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305"},
 		{"-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+		{"-tls1", "-cipher", "ECDHE-ECDSA-AES128-SHA@SECLEVEL=0"},   // implicit IV, TLS 1.0 PRF
+		{"-tls1_1", "-cipher", "ECDHE-ECDSA-AES256-SHA@SECLEVEL=0"}, // explicit IV
 	}
 	for _, args := range suites {
 		pr, pw := io.Pipe()
