@@ -210,6 +210,11 @@ func (d *Decoder) record(dir decode.Dir, r *Record, at decode.Position, emit dec
 		// (RFC 8446 appendix D.4), and it changes nothing.
 		// A 1.3 peer may send one before or after a HelloRetryRequest.
 		if d.serverHello && !d.version.is13() {
+			if s.ccs && d.k12[dir.Index()] != nil && !d.crypt[dir.Index()].failed {
+				// A second one: a renegotiation's new keys, not
+				// followed.
+				d.keysEvent(dir, KeysUnsupported, "renegotiated keys are not followed", at, emit)
+			}
 			s.ccs = true
 		}
 		emit(d.event(dir, at, TypeChangeCipherSpec, len(r.Fragment), nil))

@@ -120,6 +120,13 @@ func TestDecryptRealPeers(t *testing.T) {
 				if n := count(evs, decode.C2S, "Finished", true); n != 1 {
 					t.Errorf("c2s Finished decrypted: %d; want 1", n)
 				}
+				for _, e := range evs {
+					if e.Type == "EncryptedExtensions" {
+						if f, _ := e.Info.Get("alpn"); f.Str != "h2" {
+							t.Errorf("EncryptedExtensions alpn %q; want h2", f.Str)
+						}
+					}
+				}
 				if n := count(evs, decode.S2C, "NewSessionTicket", true); n < 1 {
 					t.Errorf("no decrypted NewSessionTicket")
 				}
