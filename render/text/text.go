@@ -316,6 +316,10 @@ func appendInfo(b []byte, info decode.Info, showFlags bool) []byte {
 			if f.Str == "" {
 				continue
 			}
+		case decode.KindStrings:
+			if len(f.Strs) == 0 {
+				continue
+			}
 		}
 		key := f.Key
 		v := Sanitize(string(f.AppendValue(nil)))
