@@ -97,32 +97,42 @@ func ParseClientHello(body []byte, h *ClientHello) error {
 		return errAt("ClientHello: legacy_compression_methods", body, s, decode.ErrTruncated)
 	}
 	h.Compression = len(comp)
+	return walkExtensions("ClientHello", body, s, func(et ExtensionType, ext cryptobyte.String) error {
+		h.Extensions = append(h.Extensions, et)
+		return h.extension(et, ext)
+	})
+}
+
+// walkExtensions reads the extensions block that ends a ClientHello or
+// ServerHello; s holds the rest of the message. The block may be absent
+// (RFC 5246 §7.4.1.2); trailing bytes and a repeated extension type (RFC
+// 8446 §4.2) are errors. visit sees each extension in order; its error is
+// returned with the extension's name and offset.
+func walkExtensions(msg string, body []byte, s cryptobyte.String, visit func(ExtensionType, cryptobyte.String) error) error {
 	if s.Empty() {
-		// RFC 5246 §7.4.1.2: extensions may be absent.
 		return nil
 	}
 	var exts cryptobyte.String
 	if !s.ReadUint16LengthPrefixed(&exts) {
-		return errAt("ClientHello: extensions", body, s, decode.ErrTruncated)
+		return errAt(msg+": extensions", body, s, decode.ErrTruncated)
 	}
 	if !s.Empty() {
-		return errAt("ClientHello: trailing bytes", body, s, decode.ErrMalformed)
+		return errAt(msg+": trailing bytes", body, s, decode.ErrMalformed)
 	}
 	seen := map[ExtensionType]bool{}
 	for !exts.Empty() {
 		var typ uint16
 		var ext cryptobyte.String
 		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&ext) {
-			return errAt("ClientHello: extension", body, exts, decode.ErrTruncated)
+			return errAt(msg+": extension", body, exts, decode.ErrTruncated)
 		}
 		et := ExtensionType(typ)
 		if seen[et] {
-			return errAt("ClientHello: duplicate extension "+et.String(), body, exts, decode.ErrMalformed)
+			return errAt(msg+": duplicate extension "+et.String(), body, exts, decode.ErrMalformed)
 		}
 		seen[et] = true
-		h.Extensions = append(h.Extensions, et)
-		if err := h.extension(et, ext); err != nil {
-			return errAt("ClientHello: extension "+et.String(), body, exts, err)
+		if err := visit(et, ext); err != nil {
+			return errAt(msg+": extension "+et.String(), body, exts, err)
 		}
 	}
 	return nil
@@ -320,53 +330,37 @@ func ParseServerHello(body []byte, h *ServerHello) error {
 	}
 	h.LegacyVersion, h.Version, h.CipherSuite, h.SessionIDLen = Version(v), Version(v), CipherSuite(cs), len(sid)
 	h.Retry = bytes.Equal(h.Random, helloRetryRandom)
-	if s.Empty() {
-		return nil
-	}
-	var exts cryptobyte.String
-	if !s.ReadUint16LengthPrefixed(&exts) {
-		return errAt("ServerHello: extensions", body, s, decode.ErrTruncated)
-	}
-	if !s.Empty() {
-		return errAt("ServerHello: trailing bytes", body, s, decode.ErrMalformed)
-	}
-	seen := map[ExtensionType]bool{}
-	for !exts.Empty() {
-		var typ uint16
-		var ext cryptobyte.String
-		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&ext) {
-			return errAt("ServerHello: extension", body, exts, decode.ErrTruncated)
-		}
-		et := ExtensionType(typ)
-		if seen[et] {
-			return errAt("ServerHello: duplicate extension "+et.String(), body, exts, decode.ErrMalformed)
-		}
-		seen[et] = true
+	return walkExtensions("ServerHello", body, s, func(et ExtensionType, ext cryptobyte.String) error {
 		h.Extensions = append(h.Extensions, et)
-		ok := true
-		switch et {
-		case ExtSupportedVersions: // RFC 8446 §4.2.1: selected_version
-			var sv uint16
-			ok = ext.ReadUint16(&sv)
-			h.Version = Version(sv)
-		case ExtKeyShare: // RFC 8446 §4.2.8: KeyShareEntry, or selected_group in an HRR
-			var g uint16
-			ok = ext.ReadUint16(&g)
-			h.KeyShare, h.HasKeyShare = Group(g), true
-		case ExtALPN: // RFC 7301 §3.1: exactly one name
-			var list, p cryptobyte.String
-			ok = ext.ReadUint16LengthPrefixed(&list) && list.ReadUint8LengthPrefixed(&p)
-			h.ALPN = string(p)
-		case ExtCookie:
-			h.Cookie = true
-		case ExtPreSharedKey:
-			h.PSK = true
-		case ExtEarlyData:
-			h.EarlyData = true
-		}
-		if !ok {
-			return errAt("ServerHello: extension "+et.String(), body, exts, decode.ErrMalformed)
-		}
+		return h.extension(et, ext)
+	})
+}
+
+// extension records what the ServerHello's extension et says.
+func (h *ServerHello) extension(et ExtensionType, ext cryptobyte.String) error {
+	ok := true
+	switch et {
+	case ExtSupportedVersions: // RFC 8446 §4.2.1: selected_version
+		var sv uint16
+		ok = ext.ReadUint16(&sv)
+		h.Version = Version(sv)
+	case ExtKeyShare: // RFC 8446 §4.2.8: KeyShareEntry, or selected_group in an HRR
+		var g uint16
+		ok = ext.ReadUint16(&g)
+		h.KeyShare, h.HasKeyShare = Group(g), true
+	case ExtALPN: // RFC 7301 §3.1: exactly one name
+		var list, p cryptobyte.String
+		ok = ext.ReadUint16LengthPrefixed(&list) && list.ReadUint8LengthPrefixed(&p)
+		h.ALPN = string(p)
+	case ExtCookie:
+		h.Cookie = true
+	case ExtPreSharedKey:
+		h.PSK = true
+	case ExtEarlyData:
+		h.EarlyData = true
+	}
+	if !ok {
+		return decode.ErrMalformed
 	}
 	return nil
 }
