@@ -103,6 +103,28 @@ func ParseClientHello(body []byte, h *ClientHello) error {
 	})
 }
 
+// readUint16s reads a vector of 16-bit codepoints with a one-byte (short)
+// or two-byte length prefix; a length that is odd or past the end fails.
+func readUint16s[T ~uint16](s *cryptobyte.String, short bool) ([]T, bool) {
+	var list cryptobyte.String
+	ok := false
+	if short {
+		ok = s.ReadUint8LengthPrefixed(&list)
+	} else {
+		ok = s.ReadUint16LengthPrefixed(&list)
+	}
+	if !ok || len(list)%2 != 0 {
+		return nil, false
+	}
+	out := make([]T, 0, len(list)/2)
+	for !list.Empty() {
+		var v uint16
+		list.ReadUint16(&v)
+		out = append(out, T(v))
+	}
+	return out, true
+}
+
 // walkExtensions reads the extensions block that ends a ClientHello or
 // ServerHello; s holds the rest of the message. The block may be absent
 // (RFC 5246 §7.4.1.2); trailing bytes and a repeated extension type (RFC
@@ -171,24 +193,14 @@ func (h *ClientHello) extension(et ExtensionType, ext cryptobyte.String) error {
 			}
 		}
 	case ExtSupportedVersions: // RFC 8446 §4.2.1
-		var list cryptobyte.String
-		if !ext.ReadUint8LengthPrefixed(&list) || len(list)%2 != 0 {
+		var ok bool
+		if h.Versions, ok = readUint16s[Version](&ext, true); !ok {
 			return bad
-		}
-		for !list.Empty() {
-			var v uint16
-			list.ReadUint16(&v)
-			h.Versions = append(h.Versions, Version(v))
 		}
 	case ExtSupportedGroups: // RFC 8446 §4.2.7
-		var list cryptobyte.String
-		if !ext.ReadUint16LengthPrefixed(&list) || len(list)%2 != 0 {
+		var ok bool
+		if h.Groups, ok = readUint16s[Group](&ext, false); !ok {
 			return bad
-		}
-		for !list.Empty() {
-			var v uint16
-			list.ReadUint16(&v)
-			h.Groups = append(h.Groups, Group(v))
 		}
 	case ExtECPointFormats: // RFC 8422 §5.1.2
 		var list cryptobyte.String
@@ -210,14 +222,9 @@ func (h *ClientHello) extension(et ExtensionType, ext cryptobyte.String) error {
 			h.KeyShares = append(h.KeyShares, Group(g))
 		}
 	case ExtSignatureAlgorithms: // RFC 8446 §4.2.3
-		var list cryptobyte.String
-		if !ext.ReadUint16LengthPrefixed(&list) || len(list)%2 != 0 {
+		var ok bool
+		if h.SigAlgs, ok = readUint16s[SignatureScheme](&ext, false); !ok {
 			return bad
-		}
-		for !list.Empty() {
-			var v uint16
-			list.ReadUint16(&v)
-			h.SigAlgs = append(h.SigAlgs, SignatureScheme(v))
 		}
 	case ExtPSKModes: // RFC 8446 §4.2.9
 		var list cryptobyte.String
