@@ -133,8 +133,9 @@ const (
 type Flags uint8
 
 const (
-	// FlagAppData marks an event that carries application bytes (the
-	// client's first such event ends the round-trip count).
+	// FlagAppData marks an event that carries application bytes, in
+	// either direction (the client's first such event ends the round-trip
+	// count; the server's first one after it is the first response byte).
 	FlagAppData Flags = 1 << iota
 	// FlagReply marks an event the peer would wait for: a SYN-ACK, a
 	// handshake flight, response data. Bare ACKs and analysis events are
@@ -144,6 +145,10 @@ const (
 	// a ClientHello, a request. The round-trip count waits for a reply
 	// after one of these.
 	FlagRequest
+	// FlagHandshakeDone marks the event at which the client's secure
+	// handshake (TLS, QUIC) is complete: from here it may send application
+	// data without waiting. The timeline ends the handshake phase there.
+	FlagHandshakeDone
 )
 
 // NoValue marks Event.Stream and Event.Len as absent.

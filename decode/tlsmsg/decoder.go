@@ -39,6 +39,7 @@ type Decoder struct {
 	serverHello bool    // a ServerHello (not an HRR) was seen
 	retry       bool
 	earlyOffer  bool
+	done        bool // FlagHandshakeDone was set
 	sni         string
 	alpn        string
 
@@ -260,11 +261,14 @@ func (d *Decoder) appData(dir decode.Dir, r *Record, at decode.Position, emit de
 		info = append(info, decode.Bool("early_data", true))
 		e.Flags |= decode.FlagAppData
 	case dir == decode.C2S && d.tls13() && !s.finishd:
+		// The client's flight after the ServerHello ends with its
+		// Finished: the handshake is done for the client.
 		info = append(info, decode.Bool("handshake", true))
 		s.finishd = true
+		d.handshakeDone(&e)
 	case dir == decode.S2C && d.tls13() && !d.dirs[0].finishd:
 		info = append(info, decode.Bool("handshake", true))
-	case dir == decode.C2S:
+	default:
 		e.Flags |= decode.FlagAppData
 	}
 	e.Info = info
@@ -280,6 +284,21 @@ func (d *Decoder) finished(dir decode.Dir, e *decode.Event) {
 	if dir == decode.C2S && !d.dirs[1].finishd {
 		e.Flags |= decode.FlagRequest
 	}
+	if d.dirs[0].finishd && d.dirs[1].finishd {
+		d.handshakeDone(e)
+	}
+}
+
+// handshakeDone flags the event that completes the handshake for the
+// client (once per connection, renegotiations aside): the second Finished
+// of TLS 1.2 (the server's in a full handshake, the client's when
+// resumed), the client's Finished of TLS 1.3.
+func (d *Decoder) handshakeDone(e *decode.Event) {
+	if d.done {
+		return
+	}
+	d.done = true
+	e.Flags |= decode.FlagHandshakeDone
 }
 
 // handshakeRecord reassembles handshake messages (RFC 8446 §5.1: they may

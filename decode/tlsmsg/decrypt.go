@@ -367,9 +367,7 @@ func (d *Decoder) inner(dir decode.Dir, ep epoch, pt []byte, at decode.Position,
 			info = append(info, decode.Bool("early_data", true))
 		}
 		e.Info = info
-		if dir == decode.C2S {
-			e.Flags |= decode.FlagAppData
-		}
+		e.Flags |= decode.FlagAppData
 		emit(e)
 		d.plaintext(dir, content, at, emit)
 	default:
