@@ -10,7 +10,8 @@
 // SERVER_TRAFFIC_SECRET_0, EARLY_EXPORTER_SECRET and EXPORTER_SECRET (32 or
 // 48 bytes, the suite's hash length), and "RSA <first 8 bytes of the
 // encrypted premaster secret, 16 hex digits> <premaster secret, 96 hex
-// digits>". Lines starting with '#' and blank lines are ignored; CRLF line
+// digits>", and Wireshark's "PMS_CLIENT_RANDOM <client random> <premaster
+// secret, 96 hex digits>" for TLS 1.2 and below. Lines starting with '#' and blank lines are ignored; CRLF line
 // endings, runs of spaces or tabs between fields and upper- or lower-case
 // hex are accepted. ECH_SECRET and ECH_CONFIG lines are skipped silently.
 //

@@ -82,6 +82,10 @@ func TestAdd(t *testing.T) {
 		{name: "duplicate", in: strings.Repeat("CLIENT_RANDOM "+cr+" "+sec48+"\n", 3), added: 1, dups: 2},
 		{name: "conflict", in: "CLIENT_RANDOM " + cr + " " + sec48 + "\nCLIENT_RANDOM " + cr + " " + strings.Repeat("33", 48) + "\n",
 			added: 1, warns: []string{"k:2: CLIENT_RANDOM: secret differs from one added before for the same connection; keeping the first"}},
+		{name: "PMS_CLIENT_RANDOM", in: "PMS_CLIENT_RANDOM " + cr + " " + sec48 + "\n", added: 1},
+		{name: "PMS_CLIENT_RANDOM 32 bytes", in: "PMS_CLIENT_RANDOM " + cr + " " + sec32 + "\n",
+			warns: []string{"k:1: PMS_CLIENT_RANDOM: secret is 32 bytes, want 48"}},
+		{name: "PMS_CLIENT_RANDOM beside CLIENT_RANDOM", in: "PMS_CLIENT_RANDOM " + cr + " " + sec48 + "\nCLIENT_RANDOM " + cr + " " + sec48 + "\n", added: 2},
 		{name: "RSA duplicate and conflict", in: "RSA " + pfx + " " + sec48 + "\nRSA " + pfx + " " + sec48 +
 			"\nRSA " + pfx + " " + strings.Repeat("33", 48) + "\n",
 			added: 1, dups: 1, warns: []string{"k:3: RSA: secret differs"}},
@@ -127,7 +131,8 @@ func TestAdd(t *testing.T) {
 
 func TestLookup(t *testing.T) {
 	var st Store
-	in := "CLIENT_HANDSHAKE_TRAFFIC_SECRET " + cr + " " + sec32 + "\nCLIENT_RANDOM " + cr + " " + sec48 + "\nRSA " + pfx + " " + sec48 + "\n"
+	in := "CLIENT_HANDSHAKE_TRAFFIC_SECRET " + cr + " " + sec32 + "\nCLIENT_RANDOM " + cr + " " + sec48 + "\nRSA " + pfx + " " + sec48 +
+		"\nPMS_CLIENT_RANDOM " + cr + " " + strings.Repeat("44", 48) + "\n"
 	if _, err := st.Add(strings.NewReader(in), "k"); err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +149,10 @@ func TestLookup(t *testing.T) {
 	if s.Secret(ServerHandshakeTrafficSecret) != nil || s.Has(ServerHandshakeTrafficSecret) || s.Secret(200) != nil {
 		t.Error("absent label has a secret")
 	}
-	if got, want := fmt.Sprint(s.Labels()), "[CLIENT_RANDOM CLIENT_HANDSHAKE_TRAFFIC_SECRET]"; got != want {
+	if got, want := hex.EncodeToString(s.Secret(PMSClientRandom)), strings.Repeat("44", 48); got != want {
+		t.Errorf("PMS_CLIENT_RANDOM = %s; want %s", got, want)
+	}
+	if got, want := fmt.Sprint(s.Labels()), "[CLIENT_RANDOM CLIENT_HANDSHAKE_TRAFFIC_SECRET PMS_CLIENT_RANDOM]"; got != want {
 		t.Errorf("Labels = %s; want %s", got, want)
 	}
 	if _, ok := st.Lookup([32]byte{1}); ok {
@@ -161,8 +169,8 @@ func TestLookup(t *testing.T) {
 	}
 	// Merging a second source keeps the first and counts duplicates.
 	rep, err := st.Add(strings.NewReader("CLIENT_RANDOM "+cr+" "+sec48+"\n"), "DSB")
-	if err != nil || rep.Duplicates != 1 || rep.Added != 0 || st.Len() != 3 {
-		t.Errorf("second Add: %+v, %v, Len %d; want 1 duplicate, Len 3", rep, err, st.Len())
+	if err != nil || rep.Duplicates != 1 || rep.Added != 0 || st.Len() != 4 {
+		t.Errorf("second Add: %+v, %v, Len %d; want 1 duplicate, Len 4", rep, err, st.Len())
 	}
 }
 
@@ -303,6 +311,7 @@ func TestRedaction(t *testing.T) {
 		"RSA " + pfx + " " + sec48,
 		"RSA " + pfx + " " + sec48[:90],
 		"RSA " + pfx + " " + sec32 + sec32,
+		"PMS_CLIENT_RANDOM " + cr + " " + sec48[:94] + "0",
 		"CLIENT_TRAFFIC_SECRET_0 " + cr + " " + sec48, // mixed hash lengths
 	}, "\n")
 	rep, err := st.Add(strings.NewReader(in), "k")
@@ -473,6 +482,7 @@ func FuzzParse(f *testing.F) {
 	// Hand-made edges: RSA entry, CRLF, a comment, a duplicate and a
 	// conflict, a mixed-hash pair, a bad digit, an ECH line.
 	f.Add([]byte("RSA " + pfx + " " + sec48 + "\r\n"))
+	f.Add([]byte("PMS_CLIENT_RANDOM " + cr + " " + sec48 + "\nCLIENT_RANDOM " + cr + " " + sec48 + "\n"))
 	f.Add([]byte("# c\n\nCLIENT_RANDOM " + cr + " " + sec48 + "\nCLIENT_RANDOM " + cr + " " + sec48 + "\nCLIENT_RANDOM " + cr + " " + sec48[:94] + "ff\n"))
 	f.Add([]byte("CLIENT_TRAFFIC_SECRET_0 " + cr + " " + sec32 + "\nSERVER_TRAFFIC_SECRET_0 " + cr + " " + sec48))
 	f.Add([]byte("EXPORTER_SECRET " + cr + " " + sec32[:10] + "g" + sec32[11:]))

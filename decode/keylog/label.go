@@ -31,6 +31,11 @@ const (
 	// 7.4.7.1), keyed by the first 8 bytes of its encrypted form as sent in
 	// the ClientKeyExchange rather than by client random.
 	RSA
+	// PMSClientRandom is a TLS 1.2 premaster secret (48 bytes) keyed by
+	// client random, as Wireshark writes it ("PMS_CLIENT_RANDOM"); the
+	// decoder derives the master secret from it (RFC 5246, section 8.1,
+	// or RFC 7627 with the extended master secret).
+	PMSClientRandom
 
 	numLabels // one past the last label; Secrets is indexed by Label
 )
@@ -45,6 +50,7 @@ var labelNames = [numLabels]string{
 	EarlyExporterSecret:          "EARLY_EXPORTER_SECRET",
 	ExporterSecret:               "EXPORTER_SECRET",
 	RSA:                          "RSA",
+	PMSClientRandom:              "PMS_CLIENT_RANDOM",
 }
 
 // String returns the label as it appears in a key log file, or Label(N) for
@@ -66,7 +72,7 @@ func (l Label) TLS13() bool {
 // validLen reports whether a secret of n bytes fits label l.
 func (l Label) validLen(n int) bool {
 	switch {
-	case l == ClientRandom || l == RSA:
+	case l == ClientRandom || l == RSA || l == PMSClientRandom:
 		return n == 48
 	case l.TLS13():
 		return n == 32 || n == 48
@@ -104,6 +110,8 @@ func parseLabel(b []byte) Label {
 		return ExporterSecret
 	case "RSA":
 		return RSA
+	case "PMS_CLIENT_RANDOM":
+		return PMSClientRandom
 	}
 	return 0
 }

@@ -59,6 +59,7 @@ type Decoder struct {
 	nextDead     bool
 	serverRandom [32]byte
 	k12          [2]*keys12 // TLS 1.2 and below, after ChangeCipherSpec
+	hs12         session12  // the latest TLS 1.2 handshake (session12.go)
 	zlib         [2]inflateState
 }
 
@@ -423,6 +424,7 @@ func (d *Decoder) handshake(dir decode.Dir, t HandshakeType, body []byte, at dec
 			info = decode.Info{decode.Int("handshake_type", int64(t))}
 		}
 	}
+	d.track12(dir, t, body, err == nil)
 	if err != nil {
 		info = decode.Info{decode.String("error", err.Error())}
 	}
@@ -454,6 +456,7 @@ func (d *Decoder) sslv2(body []byte, at decode.Position, emit decode.Emit) {
 			d.random = [32]byte{}
 			copy(d.random[32-n:], d.ch.Random)
 			d.haveRandom = true
+			d.hs12 = session12{clientRandom: d.random}
 		}
 	}
 	emit(e)

@@ -22,7 +22,6 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/wiretrace/wiretrace/decode"
-	"github.com/wiretrace/wiretrace/decode/keylog"
 )
 
 // Record protection of TLS 1.2 and below (RFC 5246 §6.2.3).
@@ -34,6 +33,9 @@ const (
 	kindCBC                          // RFC 5246 §6.2.3.2, RFC 7366 encrypt_then_mac
 	kindRC4                          // RFC 5246 §6.2.3.1: stream cipher over content + MAC
 )
+
+// aead reports the AEAD kinds, which TLS 1.2 introduced.
+func (k cipherKind) aead() bool { return k == kindGCM || k == kindChaCha }
 
 // suite12 describes a TLS 1.2 cipher suite's record protection.
 type suite12 struct {
@@ -119,14 +121,15 @@ func prf10(secret, seed []byte, n int) []byte {
 
 // keys12 is one direction's TLS 1.2 record protection state.
 type keys12 struct {
-	s      *suite12
-	aead   cipher.AEAD
-	block  cipher.Block
-	rc4    *rc4.Cipher
-	macKey []byte
-	iv     []byte
-	seq    uint64
-	etm    bool // encrypt_then_mac (RFC 7366)
+	s       *suite12
+	aead    cipher.AEAD
+	block   cipher.Block
+	rc4     *rc4.Cipher
+	macKey  []byte
+	iv      []byte
+	seq     uint64
+	etm     bool // encrypt_then_mac (RFC 7366)
+	deflate bool // DEFLATE record compression (RFC 3749)
 }
 
 // newKeys12 derives both directions' keys from the master secret
@@ -337,7 +340,7 @@ func (d *Decoder) decrypt12(dir decode.Dir, r *Record, at decode.Position, emit 
 		d.keysEvent(dir, KeysWrong, "a record failed to authenticate with the logged master secret", at, emit)
 		return false
 	}
-	if d.sh.Compression == 1 {
+	if d.k12[dir.Index()].deflate {
 		if pt, err = d.inflate(dir, pt); err != nil {
 			d.keysEvent(dir, KeysUnsupported, err.Error(), at, emit)
 			return false
@@ -354,33 +357,12 @@ func (d *Decoder) decrypt12(dir decode.Dir, r *Record, at decode.Position, emit 
 	return true
 }
 
-// install12 derives the keys of both directions from CLIENT_RANDOM.
+// install12 derives the keys of both directions of the first handshake
+// from the key log.
 func (d *Decoder) install12(dir decode.Dir, at decode.Position, emit decode.Emit) bool {
-	sec := d.secrets()
-	if sec == nil || len(sec.Secret(keylog.ClientRandom)) == 0 {
-		d.keysEvent(dir, KeysMissing, "no CLIENT_RANDOM master secret for this connection's client random", at, emit)
-		return false
-	}
-	s := suites12[d.sh.CipherSuite]
-	if s == nil || (s.kind == kindGCM || s.kind == kindChaCha) && d.version < VersionTLS12 {
-		d.keysEvent(dir, KeysUnsupported, "cipher suite "+d.sh.CipherSuite.String()+" is not decrypted", at, emit)
-		return false
-	}
-	if d.sh.Compression > 1 {
-		d.keysEvent(dir, KeysUnsupported, "compressed records (method "+strconv.Itoa(int(d.sh.Compression))+") are not decrypted", at, emit)
-		return false
-	}
-	if d.version < VersionTLS10 {
-		d.keysEvent(dir, KeysUnsupported, d.version.String()+" is not decrypted", at, emit)
-		return false
-	}
-	etm := false
-	for _, e := range d.sh.Extensions {
-		etm = etm || e == 22 // encrypt_then_mac
-	}
-	ks, err := newKeys12(s, d.version, sec.Secret(keylog.ClientRandom), d.random[:], d.serverRandom[:], etm && s.kind == kindCBC)
-	if err != nil {
-		d.keysEvent(dir, KeysWrong, err.Error(), at, emit)
+	ks, status, msg := d.hs12.keys(d.opts.Keys)
+	if status != "" {
+		d.keysEvent(dir, status, msg, at, emit)
 		return false
 	}
 	d.k12 = ks

@@ -8,7 +8,13 @@
 // timeline → render: the timeline attaches a Decoder to a TCP connection
 // when Sniffer matches its first bytes and hands it each direction's
 // reassembled bytes in arbitrary chunks. It never does I/O, reads clocks or
-// prints; it decrypts nothing (decode/keylog is a later stage).
+// prints.
+//
+// With a key log (Options.Keys, a decode/keylog Store) it decrypts: TLS
+// 1.3 from the traffic secrets (decrypt.go), TLS 1.2 and earlier from the
+// CLIENT_RANDOM master secret or from an RSA or PMS_CLIENT_RANDOM
+// premaster secret (decrypt12.go, session12.go), and hands the plaintext
+// to Options.Next. docs/events.md lists the suites.
 //
 // # Contracts
 //

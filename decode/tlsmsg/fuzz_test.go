@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wiretrace/wiretrace/capture"
@@ -119,12 +120,15 @@ func FuzzRecords(f *testing.F) {
 }
 
 // FuzzDecrypt feeds a connection to a decoder holding the key logs of
-// the seed captures: the client's first record, the server's bytes, the
-// rest of the client's. Seeds are the illustrated TLS 1.3 (AES-256-GCM,
-// handshake and application secrets) and TLS 1.2 (CBC) connections, so
-// mutations reach the AEAD and CBC paths with keys that fit. Invariants:
-// no panic; no event's len and no plaintext exceeds the input; every
-// event renders.
+// the seed captures: the client's first record, the server's first
+// record, the rest of the client's, the rest of the server's. Seeds are
+// the illustrated TLS 1.3 (AES-256-GCM, handshake and application
+// secrets) and TLS 1.2 (CBC) connections, and synthetic TLS 1.2 RSA key
+// exchanges (synth_test.go) with and without the extended master secret
+// whose keys come from RSA and PMS_CLIENT_RANDOM lines, so mutations reach
+// the AEAD and CBC paths, the ClientKeyExchange and the session hash with
+// keys that fit. Invariants: no panic; no event's len and no plaintext
+// exceeds the input; every event renders.
 func FuzzDecrypt(f *testing.F) {
 	keys := &keylog.Store{}
 	for _, k := range []string{"illustrated-tls13.keys", "illustrated-tls12.keys"} {
@@ -137,6 +141,16 @@ func FuzzDecrypt(f *testing.F) {
 	for _, c := range connSeeds(f, []string{"illustrated-tls13.pcap", "illustrated-tls12.pcap"}) {
 		f.Add(c[0], c[1])
 	}
+	for i, h := range []synthHello{
+		{suite: 0x009C, ems: true},              // TLS_RSA_WITH_AES_128_GCM_SHA256
+		{suite: 0x003D, ems: true, etm: true},   // TLS_RSA_WITH_AES_256_CBC_SHA256
+		{suite: 0x002F, ems: false, etm: false}, // TLS_RSA_WITH_AES_128_CBC_SHA
+	} {
+		h.cr[0], h.sr[0] = byte(0xe0+i), 1
+		c2s, s2c, kl := synth12(f, h, [][]byte{[]byte("GET / HTTP/1.1\r\n\r\n")})
+		keys.Add(strings.NewReader(kl), "synth")
+		f.Add(c2s, s2c)
+	}
 	f.Fuzz(func(t *testing.T, c2s, s2c []byte) {
 		next := &collect{}
 		d := NewDecoderOptions(Options{Keys: keys, Next: func() decode.StreamDecoder { return next }})
@@ -147,13 +161,9 @@ func FuzzDecrypt(f *testing.F) {
 			}
 			_ = render([]decode.Event{e})
 		}
-		first := len(c2s)
-		if _, n, err := ParseRecord(c2s); err == nil {
-			first = n
+		for _, c := range interleave(c2s, s2c) {
+			d.Data(c.dir, c.data, decode.Position{}, emit)
 		}
-		d.Data(decode.C2S, c2s[:first], decode.Position{}, emit)
-		d.Data(decode.S2C, s2c, decode.Position{}, emit)
-		d.Data(decode.C2S, c2s[first:], decode.Position{}, emit)
 		if int64(len(next.got[0])+len(next.got[1])) > total {
 			t.Fatalf("more plaintext than input")
 		}

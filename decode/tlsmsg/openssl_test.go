@@ -2,6 +2,7 @@ package tlsmsg
 
 import (
 	"bytes"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"io"
@@ -75,28 +76,23 @@ func startProxy(t *testing.T, target string) *proxy {
 	return p
 }
 
-func TestDecryptOpenSSL(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl not on PATH")
-	}
-	dir := t.TempDir()
-	cert := testCert(t)
-	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "c.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
-	os.WriteFile(filepath.Join(dir, "k.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
-	os.WriteFile(filepath.Join(dir, "early.txt"), []byte("early data\n"), 0o600)
-
+// startServer runs openssl s_server in dir with args on a free loopback
+// port until the test ends, and returns its address and standard input.
+// Without quiet, s_server takes commands on its standard input ("r"
+// renegotiates); either way the lines it reads are sent to the client.
+func startServer(t *testing.T, openssl, dir string, quiet bool, args ...string) (string, io.Writer) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Skip(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	srv := exec.Command(openssl, "s_server", "-accept", addr, "-cert", "c.pem", "-key", "k.pem", "-early_data", "-quiet", "-cipher", "ALL@SECLEVEL=0")
+	args = append([]string{"s_server", "-accept", addr}, args...)
+	if quiet {
+		args = append(args, "-quiet")
+	}
+	srv := exec.Command(openssl, args...)
 	srv.Dir = dir
 	// s_server ends a connection when its stdin ends: keep it open.
 	srvIn, err := srv.StdinPipe()
@@ -115,16 +111,61 @@ func TestDecryptOpenSSL(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return addr, srvIn
+}
+
+// runClient runs openssl s_client against addr in dir with env added to
+// its environment, logging keys to dir/keys.log.
+func runClient(t *testing.T, openssl, dir, addr string, env []string, stdin io.Reader, args ...string) {
+	t.Helper()
+	cmd := exec.Command(openssl, append([]string{"s_client", "-connect", addr, "-keylogfile", "keys.log"}, args...)...)
+	cmd.Dir = dir
+	cmd.Stdin = stdin
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Logf("s_client: %v\n%s", err, out)
+	}
+}
+
+// typed is standard input that gives line, then ends after a pause in
+// which s_client sends it and reads the answer.
+func typed(line string) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte(line))
+		time.Sleep(300 * time.Millisecond)
+		pw.Close()
+	}()
+	return pr
+}
+
+// writeKeyPair writes cert's certificate and private key as PEM files
+// for OpenSSL.
+func writeKeyPair(t *testing.T, dir, certFile, keyFile string, cert tls.Certificate) {
+	t.Helper()
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, certFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
+	os.WriteFile(filepath.Join(dir, keyFile), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+}
+
+func TestDecryptOpenSSL(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl not on PATH")
+	}
+	dir := t.TempDir()
+	writeKeyPair(t, dir, "c.pem", "k.pem", testCert(t))
+	os.WriteFile(filepath.Join(dir, "early.txt"), []byte("early data\n"), 0o600)
+
+	addr, _ := startServer(t, openssl, dir, true, "-cert", "c.pem", "-key", "k.pem", "-early_data", "-cipher", "ALL@SECLEVEL=0")
 	p := startProxy(t, addr)
 
 	client := func(stdin io.Reader, args ...string) {
 		t.Helper()
-		cmd := exec.Command(openssl, append([]string{"s_client", "-connect", p.ln.Addr().String(), "-keylogfile", "keys.log"}, args...)...)
-		cmd.Dir = dir
-		cmd.Stdin = stdin
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Logf("s_client: %v\n%s", err, out)
-		}
+		runClient(t, openssl, dir, p.ln.Addr().String(), nil, stdin, args...)
 	}
 	// 1: data, a KeyUpdate, more data; the session is kept.
 	pr, pw := io.Pipe()
@@ -155,13 +196,7 @@ func TestDecryptOpenSSL(t *testing.T) {
 		{"-tls1_1", "-cipher", "ECDHE-ECDSA-AES256-SHA@SECLEVEL=0"}, // explicit IV
 	}
 	for _, args := range suites {
-		pr, pw := io.Pipe()
-		go func() {
-			pw.Write([]byte("payload " + strings.Join(args, " ") + "\n"))
-			time.Sleep(300 * time.Millisecond)
-			pw.Close()
-		}()
-		client(pr, args...)
+		client(typed("payload "+strings.Join(args, " ")+"\n"), args...)
 	}
 	time.Sleep(200 * time.Millisecond)
 

@@ -1,6 +1,7 @@
 package tlsmsg
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -60,12 +61,18 @@ func testCert(t *testing.T) tls.Certificate {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return selfSigned(t, key)
+}
+
+// selfSigned makes a self-signed certificate for peer.test with key.
+func selfSigned(t *testing.T, key crypto.Signer) tls.Certificate {
+	t.Helper()
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "peer.test"},
 		DNSNames:  []string{"peer.test"},
 		NotBefore: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC),
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
