@@ -78,3 +78,18 @@ func (pw *PcapngWriter) Flush() error {
 	}
 	return nil
 }
+
+// SecretsTLSKeyLog is the Secrets Type of a pcapng Decryption Secrets
+// Block that holds an NSS key log ("TLSK").
+const SecretsTLSKeyLog = 0x544c534b
+
+// WriteSecrets appends a Decryption Secrets Block (draft-ietf-opsawg-pcapng
+// section 4.7) of secretsType holding data, padded to 32 bits. Readers
+// apply it to the packets written after it. pcapgo knows the registered
+// types only (TLS, SSH, WireGuard, Zigbee) and refuses others.
+func (pw *PcapngWriter) WriteSecrets(secretsType uint32, data []byte) error {
+	if err := pw.w.WriteDecryptionSecretsBlock(secretsType, data); err != nil {
+		return fmt.Errorf("capture: pcapng writer: secrets type %#08x: %w", secretsType, err)
+	}
+	return nil
+}

@@ -116,6 +116,55 @@ func TestPcapngWriterFlushMidway(t *testing.T) {
 	checkPcapng(t, buf.Bytes(), ps)
 }
 
+// TestPcapngWriterSecrets writes Decryption Secrets Blocks between packets
+// (one needing padding) and checks that capture.FileSource hands them to
+// OnSecrets in place and that pcapgo.NgReader still reads every packet.
+func TestPcapngWriterSecrets(t *testing.T) {
+	ps := writerPackets(t)
+	var buf bytes.Buffer
+	pw := writePcapng(t, &buf, ps[:2])
+	for _, secrets := range []string{"CLIENT_RANDOM 0102 0304\n", "CLIENT_RANDOM 05 06\n"} {
+		if err := pw.WriteSecrets(SecretsTLSKeyLog, []byte(secrets)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range ps[2:] {
+		if err := pw.WritePacket(&ps[2+i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pw.WriteSecrets(0x12345678, []byte("x")); err == nil {
+		t.Error("WriteSecrets of an unregistered type: no error")
+	}
+	if err := pw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	checkPcapng(t, buf.Bytes(), ps)
+
+	var log []string
+	s, err := NewReader(bytes.NewReader(buf.Bytes()), "w.pcapng", 0, FileOptions{
+		OnSecrets: func(typ uint32, data []byte) { log = append(log, fmt.Sprintf("secrets %08x %q", typ, data)) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var p Packet
+		if err := s.Next(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		log = append(log, fmt.Sprintf("packet %d", p.Frame))
+	}
+	want := []string{"packet 1", "packet 2",
+		`secrets 544c534b "CLIENT_RANDOM 0102 0304\n"`, `secrets 544c534b "CLIENT_RANDOM 05 06\n"`,
+		"packet 3", "packet 4", "packet 5", "packet 6"}
+	if got := strings.Join(log, "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("read back:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
 func TestPcapngWriterSnaplen(t *testing.T) {
 	var buf bytes.Buffer
 	pw, err := NewPcapngWriter(&buf, layers.LinkTypeEthernet, "eth0", 40)

@@ -4,14 +4,36 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/wiretrace/wiretrace/capture"
 )
+
+// TestMain lets the test binary stand in for gencap as the child process
+// of the TLS scenarios that need another GODEBUG (os.Executable is the
+// test binary here).
+func TestMain(m *testing.M) {
+	if len(os.Args) == 3 && os.Args[1] == "-tls-client" {
+		if err := runTLSClientPeer(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 func TestResponseLength(t *testing.T) {
 	for _, total := range []int{4000, 20000, 50000, 65536, 2 << 20} {
@@ -50,24 +72,245 @@ func TestGenerateUDP(t *testing.T) {
 	if len(files) != 1 || files[0].packets != 6 {
 		t.Fatalf("files %+v; want one with 6 packets", files)
 	}
-	src, err := capture.OpenFile(filepath.Join(dir, "udp-basic.pcapng"), 0, capture.FileOptions{})
+	n, err := countPackets(filepath.Join(dir, "udp-basic.pcapng"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 6 {
+		t.Errorf("read back %d packets; want 6", n)
+	}
+}
+
+// TestScenarioTable checks what the README and -only rely on: unique
+// scenario and file names, a description each, and a key log for every
+// TLS scenario.
+func TestScenarioTable(t *testing.T) {
+	names := map[string]bool{}
+	files := map[string]bool{}
+	for _, s := range scenarios {
+		if names[s.name] {
+			t.Errorf("scenario %q twice", s.name)
+		}
+		names[s.name] = true
+		if len(s.desc) < 100 {
+			t.Errorf("%s: desc %q is too short for the README", s.name, s.desc)
+		}
+		if len(s.outs) == 0 {
+			t.Errorf("%s: no outputs", s.name)
+		}
+		for _, o := range s.outs {
+			if files[o.name] {
+				t.Errorf("%s: output %q twice", s.name, o.name)
+			}
+			files[o.name] = true
+		}
+		isTLS := strings.HasPrefix(s.name, "tls")
+		if isTLS != (s.keys != noKeys) || isTLS != strings.Contains(s.filter, strconv.Itoa(tlsPort)) {
+			t.Errorf("%s: keys %v, filter %q; TLS scenarios (and only they) keep a key log and capture port %d", s.name, s.keys, s.filter, tlsPort)
+		}
+		if s.keys == keysFile && !strings.Contains(s.desc, s.outs[0].name+".keys") {
+			t.Errorf("%s: desc does not name the key log %s.keys", s.name, s.outs[0].name)
+		}
+		if isTLS && (!strings.Contains(s.desc, "Look for:") || !strings.Contains(s.desc, "round_trips_before_data")) {
+			t.Errorf("%s: desc does not say what to look for, round_trips_before_data included", s.name)
+		}
+	}
+}
+
+// TestLogResumedTLS12 checks the key log line gencap adds for a resumed
+// TLS 1.2 connection.
+func TestLogResumedTLS12(t *testing.T) {
+	random := bytes.Repeat([]byte{0xab}, 32)
+	var kl bytes.Buffer
+	if err := logResumedTLS12(&kl, random); err == nil {
+		t.Error("empty key log: no error")
+	}
+	kl.WriteString("CLIENT_RANDOM 0101 aaaa\nCLIENT_HANDSHAKE_TRAFFIC_SECRET 0202 bbbb\nCLIENT_RANDOM 0303 cccc\n")
+	if err := logResumedTLS12(&kl, random[:8]); err == nil {
+		t.Error("short random: no error")
+	}
+	if err := logResumedTLS12(&kl, random); err != nil {
+		t.Fatal(err)
+	}
+	want := "CLIENT_RANDOM " + strings.Repeat("ab", 32) + " cccc\n"
+	if !strings.HasSuffix(kl.String(), "\n"+want) {
+		t.Errorf("key log ends %q; want %q", kl.String()[kl.Len()-len(want):], want)
+	}
+}
+
+// TestHelloConn checks that the ClientHello's random is picked out of the
+// first handshake record, and nothing else is.
+func TestHelloConn(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	go io.Copy(io.Discard, b)
+	h := &helloConn{Conn: a}
+	hello := append([]byte{22, 3, 1, 0, 100, 1, 0, 0, 96, 3, 3}, bytes.Repeat([]byte{7}, 32)...)
+	alert := append([]byte{21, 3, 3, 0, 2}, make([]byte, 40)...)
+	for _, w := range [][]byte{alert, hello, append([]byte{22, 3, 1, 0, 100, 1, 0, 0, 96, 3, 3}, make([]byte, 32)...)} {
+		if _, err := h.Write(w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(h.random, bytes.Repeat([]byte{7}, 32)) {
+		t.Errorf("random %x; want the first ClientHello's", h.random)
+	}
+}
+
+// TestFirstPayloadFrom checks where the Decryption Secrets Block goes:
+// before the first frame with payload from the server's port.
+func TestFirstPayloadFrom(t *testing.T) {
+	seg := func(sport, dport uint16, payload string) frame {
+		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 1, 2}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 2, 2}, EthernetType: layers.EthernetTypeIPv4}
+		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.IP{198, 18, 1, 2}, DstIP: net.IP{198, 18, 2, 2}}
+		tcp := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), ACK: true, Window: 100}
+		tcp.SetNetworkLayerForChecksum(ip)
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(payload)); err != nil {
+			t.Fatal(err)
+		}
+		return frame{ts: time.Unix(0, 0), data: buf.Bytes(), origLen: len(buf.Bytes())}
+	}
+	frames := []frame{
+		seg(tlsPort, 40000, ""),      // SYN-ACK or ACK
+		seg(40000, tlsPort, "hello"), // ClientHello
+		seg(tlsPort, 40000, ""),      // ACK
+		seg(tlsPort, 40000, "sh"),    // ServerHello
+		seg(tlsPort, 40000, "more"),
+	}
+	if got := firstPayloadFrom(frames, tlsPort); got != 3 {
+		t.Errorf("firstPayloadFrom = %d; want 3", got)
+	}
+	if got := firstPayloadFrom(frames[:3], tlsPort); got != -1 {
+		t.Errorf("no server payload: firstPayloadFrom = %d; want -1", got)
+	}
+}
+
+// TestReadmeOnly writes a capture into a directory and checks that
+// -readme-only's table lists it from the file alone.
+func TestReadmeOnly(t *testing.T) {
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	w, err := capture.NewPcapngWriter(&buf, layers.LinkTypeEthernet, "eth0", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		p := capture.Packet{Frame: int64(i + 1), TS: time.Unix(1, 0), LinkType: layers.LinkTypeEthernet, CapLen: 60, OrigLen: 60, Data: make([]byte, 60)}
+		if err := w.WritePacket(&p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"udp-basic.pcapng", "tls13-full.pcapng", "not-a-scenario.pcapng"} {
+		if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := filepath.Join(dir, "README.md")
+	if err := os.WriteFile(old, []byte("... an iptables NFQUEUE rule in the mangle ..."), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filesPresent(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeReadme(old, files, readmeDelayHow(old)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := strconv.Itoa(buf.Len())
+	for _, want := range []string{
+		"| tls13-full.pcapng | client's eth0 | Ethernet | whole packets | 3 | " + size + " | tls13-full.keys |\n",
+		"| udp-basic.pcapng | client's eth0 | Ethernet | whole packets | 3 | " + size + " |  |\n",
+		"NFQUEUE rule",
+		"### tls13-chacha-dsb.pcapng\n",
+	} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("README lacks %q", want)
+		}
+	}
+	if bytes.Contains(b, []byte("not-a-scenario")) || bytes.Count(b, []byte(".pcapng | ")) != 2 {
+		t.Errorf("README lists other files than the two scenarios' captures:\n%s", b)
+	}
+}
+
+// TestGenerateTLS runs three TLS scenarios end to end and checks the
+// captures for what their descriptions promise: the HelloRetryRequest's
+// special random; both ClientHello randoms of a resumed TLS 1.2 pair in
+// the key log, with one master secret; the ChaCha20 client run as a child
+// process, its key log in a Decryption Secrets Block before the server's
+// first data.
+func TestGenerateTLS(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	hrrRandom, _ := hex.DecodeString("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
+	dir := t.TempDir()
+	byName := map[string]scenario{}
+	for _, s := range scenarios {
+		byName[s.name] = s
+	}
+	for _, name := range []string{"tls13-hrr", "tls12-resumed", "tls13-chacha-dsb"} {
+		if _, _, err := runScenario(byName[name], dir); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+
+	if !bytes.Contains(read("tls13-hrr.pcapng"), hrrRandom) {
+		t.Error("tls13-hrr.pcapng: no HelloRetryRequest random")
+	}
+
+	pcap, keys := read("tls12-resumed.pcapng"), strings.Fields(string(read("tls12-resumed.keys")))
+	if len(keys) != 6 || keys[0] != "CLIENT_RANDOM" || keys[3] != "CLIENT_RANDOM" || keys[2] != keys[5] || keys[1] == keys[4] {
+		t.Errorf("tls12-resumed.keys: %q; want two CLIENT_RANDOM lines, two randoms, one secret", keys)
+	} else {
+		for _, r := range []string{keys[1], keys[4]} {
+			if b, _ := hex.DecodeString(r); !bytes.Contains(pcap, b) {
+				t.Errorf("tls12-resumed.keys: random %s is not in the capture", r)
+			}
+		}
+	}
+
+	if _, err := os.Stat(filepath.Join(dir, "tls13-chacha-dsb.keys")); err == nil {
+		t.Error("tls13-chacha-dsb.keys written; the key log belongs in the capture")
+	}
+	var log []string
+	src, err := capture.OpenFile(filepath.Join(dir, "tls13-chacha-dsb.pcapng"), 0, capture.FileOptions{
+		OnSecrets: func(typ uint32, data []byte) {
+			log = append(log, fmt.Sprintf("secrets %08x %d lines", typ, bytes.Count(data, []byte("\n"))))
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	n := 0
 	var p capture.Packet
-	for {
-		err := src.Next(&p)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
+	for len(log) < 3 {
+		if err := src.Next(&p); err != nil {
 			t.Fatal(err)
 		}
-		n++
+		pkt := gopacket.NewPacket(p.Data, layers.LayerTypeEthernet, gopacket.Default)
+		if tcp, ok := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP); ok && len(tcp.Payload) > 0 {
+			log = append(log, fmt.Sprintf("payload from %d", tcp.SrcPort))
+		}
 	}
-	if n != 6 {
-		t.Errorf("read back %d packets; want 6", n)
+	// OnSecrets runs inside the Next that returns the packet after the
+	// block, so the loop ends with that packet: the server's first data.
+	want := fmt.Sprintf("payload from %d\nsecrets 544c534b 4 lines\npayload from %d", clientPortBase, tlsPort)
+	if got := strings.Join(log, "\n"); got != want {
+		t.Errorf("tls13-chacha-dsb.pcapng:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -1,7 +1,7 @@
 //go:build linux
 
-// Command gencap regenerates the captures in testdata/pcaps: real TCP and
-// UDP traffic between Go peers (net.Dial, net.Listen) in network
+// Command gencap regenerates the captures in testdata/pcaps: real TCP, UDP
+// and TLS traffic between Go peers (net.Dial, net.Listen, crypto/tls) in network
 // namespaces joined by a router namespace (internal/netns), captured on
 // the hosts' veths with the project's own live capture (capture.OpenLive)
 // and written with capture.PcapngWriter. It must run as root:
@@ -11,11 +11,16 @@
 // Each scenario builds its own client ⟷ router ⟷ server namespaces and
 // removes them afterwards. Payloads, ports, MAC and IP addresses are fixed;
 // what still differs between runs is what the kernel chooses (initial
-// sequence numbers, timestamp offsets) and the timing. The README.md
-// written beside the captures describes each one.
+// sequence numbers, timestamp offsets), the TLS randoms and keys, and the
+// timing. The TLS scenarios save the client's NSS key log beside their
+// capture (NAME.keys) or inside it (a pcapng Decryption Secrets Block).
+// The README.md written beside the captures describes each one;
+// -readme-only rewrites it from the scenario table and the files present,
+// without running anything.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -32,7 +37,27 @@ import (
 func main() {
 	out := flag.String("out", "testdata/pcaps", "directory for the captures and README.md")
 	only := flag.String("only", "", "comma-separated scenario names to regenerate (default: all; README.md is then not rewritten)")
+	readmeOnly := flag.Bool("readme-only", false, "run nothing: rewrite README.md from the scenario table and the files present in -out")
+	peer := flag.String("tls-client", "", "internal: run one TLS client (a JSON tlsClient) and print its key log")
 	flag.Parse()
+	if *peer != "" {
+		if err := runTLSClientPeer(*peer); err != nil {
+			fmt.Fprintln(os.Stderr, "gencap: tls client:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *readmeOnly {
+		files, err := filesPresent(*out)
+		if err == nil {
+			err = writeReadme(filepath.Join(*out, "README.md"), files, readmeDelayHow(filepath.Join(*out, "README.md")))
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "gencap:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "gencap: must run as root (network namespaces, veth, iptables, packet capture): sudo go run ./internal/gencap -out testdata/pcaps")
 		os.Exit(1)
@@ -87,6 +112,7 @@ type fileInfo struct {
 	linkType string
 	snaplen  int
 	at       side
+	keys     string // the TLS key log: a file name, "DSB" (in the capture), or ""
 }
 
 // runScenario builds a topology, starts the captures, runs the peers and
@@ -142,7 +168,8 @@ func runScenario(s scenario, dir string) (files []fileInfo, how string, err erro
 		}
 		recs = append(recs, r)
 	}
-	runErr := s.run(&env{topo: topo})
+	e := &env{topo: topo}
+	runErr := s.run(e)
 	for _, r := range recs {
 		if err := r.finish(); err != nil && runErr == nil {
 			runErr = err
@@ -151,14 +178,27 @@ func runScenario(s scenario, dir string) (files []fileInfo, how string, err erro
 	if runErr != nil {
 		return nil, "", runErr
 	}
+	if s.keys != noKeys && e.keylog.Len() == 0 {
+		return nil, "", errors.New("the TLS client wrote no key log")
+	}
 	for i, o := range s.outs {
 		r := recs[i]
 		name := o.name + ".pcapng"
-		size, err := r.writePcapng(filepath.Join(dir, name))
+		var secrets []byte
+		if s.keys == keysDSB {
+			secrets = e.keylog.Bytes()
+		}
+		size, err := r.writePcapng(filepath.Join(dir, name), secrets)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: %w", name, err)
 		}
-		files = append(files, fileInfo{name, size, len(r.frames), "Ethernet", r.snaplen, o.at})
+		keys := s.keys.fileName(o.name)
+		if s.keys == keysFile {
+			if err := os.WriteFile(filepath.Join(dir, keys), e.keylog.Bytes(), 0o644); err != nil {
+				return nil, "", err
+			}
+		}
+		files = append(files, fileInfo{name, size, len(r.frames), "Ethernet", r.snaplen, o.at, keys})
 		if !s.variants {
 			continue
 		}
@@ -168,7 +208,7 @@ func runScenario(s scenario, dir string) (files []fileInfo, how string, err erro
 			if err != nil {
 				return nil, "", fmt.Errorf("%s: %w", name, err)
 			}
-			files = append(files, fileInfo{name, size, len(r.frames), v.linkType.String(), r.snaplen, o.at})
+			files = append(files, fileInfo{name, size, len(r.frames), v.linkType.String(), r.snaplen, o.at, keys})
 		}
 	}
 	return files, how, nil

@@ -114,14 +114,28 @@ func (r *recorder) finish() error {
 }
 
 // writePcapng writes the frames with capture.PcapngWriter, the writer
-// behind "wiretrace live -w".
-func (r *recorder) writePcapng(path string) (size int64, err error) {
+// behind "wiretrace live -w". Non-empty secrets (an NSS key log) go into
+// a Decryption Secrets Block just before the first frame that needs them:
+// the first one carrying TCP payload from the TLS server's port (the
+// ServerHello and, in TLS 1.3, the encrypted rest of the server's flight).
+func (r *recorder) writePcapng(path string, secrets []byte) (size int64, err error) {
 	var buf bytes.Buffer
 	w, err := capture.NewPcapngWriter(&buf, layers.LinkTypeEthernet, r.iface, r.snaplen)
 	if err != nil {
 		return 0, err
 	}
+	dsbAt := -1
+	if len(secrets) > 0 {
+		if dsbAt = firstPayloadFrom(r.frames, tlsPort); dsbAt < 0 {
+			return 0, fmt.Errorf("no frame with payload from port %d to put the key log before", tlsPort)
+		}
+	}
 	for i, f := range r.frames {
+		if i == dsbAt {
+			if err := w.WriteSecrets(capture.SecretsTLSKeyLog, secrets); err != nil {
+				return 0, err
+			}
+		}
 		p := capture.Packet{
 			Frame: int64(i + 1), TS: f.ts, LinkType: layers.LinkTypeEthernet,
 			CapLen: len(f.data), OrigLen: f.origLen, Data: f.data,
@@ -134,6 +148,18 @@ func (r *recorder) writePcapng(path string) (size int64, err error) {
 		return 0, err
 	}
 	return int64(buf.Len()), os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+// firstPayloadFrom is the index of the first Ethernet frame that carries
+// TCP payload from port, or -1.
+func firstPayloadFrom(frames []frame, port uint16) int {
+	for i, f := range frames {
+		p := gopacket.NewPacket(f.data, layers.LayerTypeEthernet, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
+		if tcp, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP); ok && uint16(tcp.SrcPort) == port && len(tcp.Payload) > 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 // Link-layer rewrites of an Ethernet capture, for link-type coverage.

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ const (
 	serverPort     = 8080
 	closedPort     = 8081
 	udpServerPort  = 40123
+	tlsPort        = 8443
 	clientPortBase = 40000
 
 	// routerDelay is the router's delay toward the client (an RTT of
@@ -70,7 +72,30 @@ type scenario struct {
 	outs    []output
 	// variants: also write the classic-pcap link-type variants.
 	variants bool
-	run      func(e *env) error
+	// keys is where a TLS scenario saves the key log its client wrote to
+	// env.keylog.
+	keys keyLog
+	run  func(e *env) error
+}
+
+// keyLog is where a scenario saves the TLS client's NSS key log.
+type keyLog int
+
+const (
+	noKeys   keyLog = iota
+	keysFile        // NAME.keys beside each capture
+	keysDSB         // a Decryption Secrets Block inside each capture
+)
+
+// fileName is what the README's key log column says for capture out.
+func (k keyLog) fileName(out string) string {
+	switch k {
+	case keysFile:
+		return out + ".keys"
+	case keysDSB:
+		return "DSB"
+	}
+	return ""
 }
 
 var scenarios = []scenario{
@@ -161,11 +186,59 @@ var scenarios = []scenario{
 		outs:   []output{{"udp-basic", atClient}},
 		run:    udpBasic,
 	},
+	tlsEntry("tls13-full", keysFile, `The client (198.18.1.2:40000) connects to the server (198.18.2.2:8443) with Go's crypto/tls, both limited to TLS 1.3; the client offers the X25519 group alone (one key share) and has no session cache. `+tlsDesc+` They agree on TLS_AES_128_GCM_SHA256 in a full handshake with no NewSessionTicket. `+tlsExchangeDesc+` The client's key log is tls13-full.keys. Captured on the client's veth, 10 ms router delay toward the client. Look for: ClientHello, ServerHello (key_share x25519), the middlebox-compatibility ChangeCipherSpec records, then (decrypted) EncryptedExtensions (alpn http/1.1), Certificate, CertificateVerify and Finished from the server and Finished from the client; round_trips_before_data 2; the GET and the 4000-byte answer in application data; a close_notify alert from the client.`, tlsScenario{
+		Server: tlsPeer{Version: tls.VersionTLS13},
+		Client: tlsClient{tlsPeer: tlsPeer{Version: tls.VersionTLS13, Curves: []tls.CurveID{tls.X25519}},
+			Path: "/tls13-full", Conns: 1, WantSuite: tls.TLS_AES_128_GCM_SHA256, WantCurve: tls.X25519},
+	}),
+	tlsEntry("tls13-hrr", keysFile, `As tls13-full, but the client offers X25519 and P-256 and sends a key share for X25519 only, while the server accepts P-256 alone (CurvePreferences), so the server answers the first ClientHello with a HelloRetryRequest selecting secp256r1 (then, in a segment of its own, a ChangeCipherSpec); the client sends a ChangeCipherSpec and a second ClientHello with a P-256 key share and the handshake goes on as a full one (TLS_AES_128_GCM_SHA256). The client's key log is tls13-hrr.keys. Captured on the client's veth, 10 ms router delay toward the client. Look for: ClientHello (key_share x25519), a HelloRetryRequest (key_share secp256r1), a second ClientHello (key_share secp256r1), ServerHello, the encrypted server flight; round_trips_before_data 3.`, tlsScenario{
+		Server: tlsPeer{Version: tls.VersionTLS13, Curves: []tls.CurveID{tls.CurveP256}},
+		Client: tlsClient{tlsPeer: tlsPeer{Version: tls.VersionTLS13, Curves: []tls.CurveID{tls.X25519, tls.CurveP256}},
+			Path: "/tls13-hrr", Conns: 1, WantSuite: tls.TLS_AES_128_GCM_SHA256, WantCurve: tls.CurveP256},
+	}),
+	tlsEntry("tls13-resumed", keysFile, `Two TLS 1.3 connections in a row, each as in tls13-full, 50 ms apart, from client ports 40000 and 40001, with one client session cache. The first is a full handshake; because the client offers psk_dhe_ke, the server sends a NewSessionTicket after its Finished. The second offers that ticket (pre_shared_key, with a fresh X25519 key share) and the server accepts it: its ServerHello has pre_shared_key (identity 0) and key_share, and there is no Certificate or CertificateVerify; the server sends another NewSessionTicket after its Finished. The client's key log (both connections) is tls13-resumed.keys. Captured on the client's veth, 10 ms router delay toward the client. Look for: two connections; a NewSessionTicket on the first; on the second, psk_identities 1 in the ClientHello, pre_shared_key in the ServerHello, then EncryptedExtensions, Finished and NewSessionTicket only; round_trips_before_data 2 on both.`, tlsScenario{
+		Server: tlsPeer{Version: tls.VersionTLS13},
+		Client: tlsClient{tlsPeer: tlsPeer{Version: tls.VersionTLS13, Curves: []tls.CurveID{tls.X25519}},
+			Path: "/tls13-resumed", Conns: 2, Cache: true, WantSuite: tls.TLS_AES_128_GCM_SHA256, WantCurve: tls.X25519},
+	}),
+	tlsEntry("tls12-full", keysFile, `The client (198.18.1.2:40000) connects to the server (198.18.2.2:8443), both limited to TLS 1.2; the client offers TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 alone and the X25519 group, and has a session cache, so it sends an empty session_ticket extension. `+tlsDesc+` Full handshake: ServerHello (empty session ID; session_ticket, renegotiation_info, extended_master_secret, alpn, ec_point_formats, server_name), Certificate, ServerKeyExchange (x25519), ServerHelloDone; ClientKeyExchange, ChangeCipherSpec, Finished; NewSessionTicket, ChangeCipherSpec, Finished. `+tlsExchangeDesc+` The client's key log (one CLIENT_RANDOM line) is tls12-full.keys. Captured on the client's veth, 10 ms router delay toward the client. Look for: the TLS 1.2 full handshake above, round_trips_before_data 3, the encrypted Finished messages and (with the key log) the GET and the 4000-byte answer.`, tlsScenario{
+		Server: tlsPeer{Version: tls.VersionTLS12},
+		Client: tlsClient{tlsPeer: tlsPeer{Version: tls.VersionTLS12, Curves: []tls.CurveID{tls.X25519}, Suites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}},
+			Path: "/tls12-full", Conns: 1, Cache: true, WantSuite: tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, WantCurve: tls.X25519},
+	}),
+	tlsEntry("tls12-resumed", keysFile, `Two TLS 1.2 connections in a row, each as in tls12-full, 50 ms apart, from client ports 40000 and 40001, with one client session cache. The first is a full handshake ending in a NewSessionTicket. The second sends that ticket in its ClientHello's session_ticket extension (ticket_len > 0, with a fresh session ID) and the server resumes it with the abbreviated handshake: ServerHello echoing the session ID, NewSessionTicket, ChangeCipherSpec, Finished; then the client's ChangeCipherSpec and Finished, and at once its request. crypto/tls writes a key log line for full TLS 1.2 handshakes only, so gencap adds the resumed connection's: its ClientHello random with the session's master secret (resumption keeps it). tls12-resumed.keys holds both lines. Captured on the client's veth, 10 ms router delay toward the client. Look for: two connections; the second with no Certificate, ServerKeyExchange or ClientKeyExchange; round_trips_before_data 3 then 2; both decrypted with the key log.`, tlsScenario{
+		Server: tlsPeer{Version: tls.VersionTLS12},
+		Client: tlsClient{tlsPeer: tlsPeer{Version: tls.VersionTLS12, Curves: []tls.CurveID{tls.X25519}, Suites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}},
+			Path: "/tls12-resumed", Conns: 2, Cache: true, WantSuite: tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, WantCurve: tls.X25519},
+	}),
+	tlsEntry("tls13-chacha-dsb", keysDSB, `As tls13-full, but with TLS_CHACHA20_POLY1305_SHA256, and the key log inside the capture. TLS 1.3 has no cipher suite setting in crypto/tls, which lists ChaCha20-Poly1305 first only on machines without AES hardware; so the client runs as a child process (gencap -tls-client) with GODEBUG=cpu.aes=off, lists TLS_CHACHA20_POLY1305_SHA256 first, and the server, seeing a client that does not prefer AES-GCM, picks it. The client's key log is not in a file: it is a pcapng Decryption Secrets Block (secrets type 0x544c534b "TLSK") written just before the first packet that needs it, the server's first data segment (ServerHello and the encrypted rest of its flight), after the TCP handshake and the ClientHello. Captured on the client's veth, 10 ms router delay toward the client. Look for: cipher_suite TLS_CHACHA20_POLY1305_SHA256 (the client's cipher_suites list it first), round_trips_before_data 2, and everything decrypted with no --keylog: the secrets come from the file.`, tlsScenario{
+		Server: tlsPeer{Version: tls.VersionTLS13},
+		Client: tlsClient{tlsPeer: tlsPeer{Version: tls.VersionTLS13, Curves: []tls.CurveID{tls.X25519}},
+			Path: "/tls13-chacha-dsb", Conns: 1, WantSuite: tls.TLS_CHACHA20_POLY1305_SHA256, WantCurve: tls.X25519},
+		godebug: "cpu.aes=off",
+	}),
 }
+
+// tlsEntry is a TLS scenario's row: port tlsPort, captured on the
+// client's veth, 10 ms router delay toward the client.
+func tlsEntry(name string, keys keyLog, desc string, s tlsScenario) scenario {
+	return scenario{
+		name: name, desc: desc, delay: routerDelay, filter: fmt.Sprintf("tcp port %d", tlsPort),
+		outs: []output{{name, atClient}}, keys: keys, run: s.run,
+	}
+}
+
+// Parts of the TLS scenarios' descriptions.
+const (
+	tlsDesc         = `The server's certificate is a self-signed ECDSA P-256 one for server.test (fixed, in internal/gencap); the client verifies it, sends SNI server.test, and both offer ALPN http/1.1.`
+	tlsExchangeDesc = `The client sends one HTTP/1.1 GET and reads the 4000-byte answer, then closes first: a close_notify alert, then FIN; the server reads up to that close_notify and closes the TCP connection without sending one (it would only draw an RST from the closed client). TLS randoms, keys and tickets differ on every regeneration.`
+)
 
 // env is the running topology a scenario's peers use.
 type env struct {
 	topo *netns.Topology
+	// keylog collects the TLS clients' NSS key log lines.
+	keylog bytes.Buffer
 }
 
 func (e *env) serverAddr(v6 bool, port uint16) netip.AddrPort {
