@@ -319,7 +319,7 @@ func (b *Builder) emit(c *conn, e decode.Event) {
 		return
 	}
 	if c != nil {
-		c.observe(&e)
+		c.note(&e)
 	}
 	b.ev.Event = e
 	b.ev.Conn = nil

@@ -133,8 +133,8 @@ func TestConnIDsAndUDP(t *testing.T) {
 	}
 	wantD := []string{
 		fmt.Sprintf("f1 conn 1 c2s len 5 flags %d", decode.FlagRequest|decode.FlagAppData),
-		fmt.Sprintf("f5 conn 1 s2c len 7 flags %d", decode.FlagReply),
-		fmt.Sprintf("f6 conn 3 s2c len 3 flags %d", decode.FlagReply),
+		fmt.Sprintf("f5 conn 1 s2c len 7 flags %d", decode.FlagReply|decode.FlagAppData),
+		fmt.Sprintf("f6 conn 3 s2c len 3 flags %d", decode.FlagReply|decode.FlagAppData),
 	}
 	if !slices.Equal(dgrams, wantD) {
 		t.Errorf("datagrams = %q; want %q", dgrams, wantD)

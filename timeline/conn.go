@@ -63,6 +63,8 @@ type conn struct {
 	dataSeen   bool
 	dataRounds int
 
+	phase phaseTracker
+
 	holStalls int
 	// holTime is the time during which at least one stall was in
 	// progress: stalls that overlap count once. holEnd is the latest end.
@@ -120,16 +122,16 @@ func (c *conn) udpDatagram(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet)
 	// handshake).
 	flags := decode.FlagRequest | decode.FlagAppData
 	if dir == decode.S2C {
-		flags = decode.FlagReply
+		flags = decode.FlagReply | decode.FlagAppData
 	}
+	e := decode.NewEvent(p.Frame, p.TS, dir, decode.LayerUDP, decode.TypeDatagram)
+	e.Len = int64(pk.PayloadLen)
+	e.Flags = flags
 	if c.b.opts.Segments {
-		e := decode.NewEvent(p.Frame, p.TS, dir, decode.LayerUDP, decode.TypeDatagram)
-		e.Len = int64(pk.PayloadLen)
-		e.Flags = flags
 		c.emit(e)
 		return
 	}
-	c.observe(&decode.Event{Dir: dir, Flags: flags})
+	c.note(&e)
 }
 
 // Data receives reassembled TCP bytes (tcpflow.Handler).
@@ -148,7 +150,7 @@ func (c *conn) streamData(dir decode.Dir, data []byte, at decode.Position) {
 		reg := c.b.opts.Registry
 		if reg.Len() == 0 {
 			c.appState = appRaw
-			c.rawData(dir, data)
+			c.rawData(dir, data, at)
 			return
 		}
 		i := dir.Index()
@@ -169,29 +171,37 @@ func (c *conn) streamData(dir decode.Dir, data []byte, at decode.Position) {
 		default:
 			c.appState = appRaw
 			for _, h := range c.sniffHeld {
-				c.rawData(h.dir, h.data)
+				c.rawData(h.dir, h.data, h.at)
 			}
 			c.sniffHeld, c.sniffBuf = nil, [2][]byte{}
-			c.rawData(dir, data)
+			c.rawData(dir, data, at)
 		}
 	case appAttached:
 		c.appData(dir, data, at)
 	case appRaw, appFailed:
-		c.rawData(dir, data)
+		c.rawData(dir, data, at)
 	}
 }
 
 // rawData accounts for bytes no decoder claimed: the client's are its
-// application data, the server's its replies.
-func (c *conn) rawData(dir decode.Dir, data []byte) {
+// application data and requests, the server's its replies.
+func (c *conn) rawData(dir decode.Dir, data []byte, at decode.Position) {
 	if len(data) == 0 {
 		return
 	}
-	flags := decode.FlagReply
+	e := decode.NewEvent(at.Frame, at.TS, dir, decode.LayerTCP, decode.TypeSegment)
+	e.Flags = decode.FlagReply | decode.FlagAppData
 	if dir == decode.C2S {
-		flags = decode.FlagAppData
+		e.Flags = decode.FlagRequest | decode.FlagAppData
 	}
-	c.observe(&decode.Event{Dir: dir, Flags: flags})
+	c.note(&e)
+}
+
+// note follows an event, emitted or not, for the round-trip count and the
+// phases.
+func (c *conn) note(e *decode.Event) {
+	c.observe(e)
+	c.phase.observe(e)
 }
 
 // appData feeds the attached decoder, disabling it if it fails or panics.
@@ -283,6 +293,9 @@ func (c *conn) end(why endReason) {
 	if c.appState == appAttached {
 		c.guard(at, func() error { c.app.End(at, c.emit); return nil })
 	}
+	for _, ph := range c.phase.phases(c.info.Midstream) {
+		c.emit(ph.event())
+	}
 	c.emit(c.summary(why))
 }
 
@@ -318,6 +331,9 @@ func (c *conn) summary(why endReason) decode.Event {
 		decode.Uint("packets_s2c", c.packets[1]),
 		decode.Millis("duration_ms", c.lastTS.Sub(c.info.FirstTS)),
 	)
+	if fb, ok := c.phase.firstByte(c.info.Midstream); ok {
+		info = append(info, decode.Millis("ttfb_ms", fb.ts.Sub(c.info.FirstTS)))
+	}
 	if c.tcp != nil {
 		info = append(info, decode.String("close", c.tcp.CloseKind().String()))
 		if c.tcp.HalfClosed() {

@@ -85,7 +85,7 @@ const (
 	// axisTextGap is the space between a time label and its tick.
 	axisTextGap = 4
 	// noteInset is the distance from a lifeline to the near end of the
-	// notes written beside it; it leaves room for the RTT bracket.
+	// notes written beside it; it leaves room for stacked markers.
 	noteInset = 26
 	// minNoteCol and maxNoteCol bound the width of a note column; longer
 	// notes are cut with "…" (their tooltip keeps the whole text).
@@ -156,13 +156,14 @@ const (
 	centerNoteClear = 4
 )
 
-// The RTT bracket, left of the client lifeline.
+// Phase brackets, in their own column right of the time axis.
 const (
-	// bracketInset is the distance from the client lifeline to the
-	// bracket's spine.
-	bracketInset = 14
-	// bracketTick is the length of the bracket's end ticks.
+	// bracketTick is the length of a bracket's end ticks.
 	bracketTick = 5
+	// phaseLabelGap is the space between a phase label and its bracket.
+	phaseLabelGap = 6
+	// phaseLabelAir is the least space between two phase labels' lines.
+	phaseLabelAir = 3
 )
 
 // Head-of-line stall bands.

@@ -33,7 +33,7 @@ type Diagram struct {
 	// Guides are faint lines from the axis to the client lifeline, one per
 	// row, to help the eye follow a row.
 	Guides []Line `json:"guides"`
-	// Brackets are vertical brackets such as the handshake RTT.
+	// Brackets are vertical brackets: the phases of the connection's start.
 	Brackets []Bracket `json:"brackets"`
 	// Arrows are directional events.
 	Arrows []Arrow `json:"arrows"`
@@ -90,8 +90,9 @@ const (
 	ClassIdle = "idle"
 	// ClassOmitted marks runs of events left out to bound the size.
 	ClassOmitted = "omitted"
-	// ClassRTT marks the handshake RTT bracket.
-	ClassRTT = "rtt"
+	// ClassPhase marks a phase bracket (TCP, TLS, first request, first
+	// byte).
+	ClassPhase = "phase"
 	// ClassConn marks connection-wide notes.
 	ClassConn = "conn"
 )

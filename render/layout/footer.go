@@ -13,6 +13,7 @@ var summaryKeys = [...]struct{ key, title string }{
 	{"handshake", "Handshake"},
 	{"rtt_ms", "Handshake RTT"},
 	{"round_trips_before_data", "Round trips before data"},
+	{"ttfb_ms", "First response byte"},
 	{"bytes_c2s", "Bytes client → server"},
 	{"bytes_s2c", "Bytes server → client"},
 	{"packets_c2s", "Packets client → server"},
@@ -210,7 +211,7 @@ func (s *seq) legend() {
 		items = append(items, entry{"band", ClassStall, "", "head-of-line stall"})
 	}
 	if len(d.Brackets) > 0 {
-		items = append(items, entry{"bracket", ClassRTT, "", "handshake RTT"})
+		items = append(items, entry{"bracket", ClassPhase, "", "where the time went (phases, round trips)"})
 	}
 	if bands[ClassIdle] {
 		items = append(items, entry{"band", ClassIdle, "", "idle time cut from the axis"})

@@ -104,11 +104,9 @@ type seq struct {
 	labels    []string // per row: arrow label
 	notes     [][2]string
 	centers   []string
-	rttLabel  string
-	rttRows   [2]int // SYN row, ACK row; -1 if none
-	rttRow    int    // row whose left slot holds the label, or -1
-	rttValue  time.Duration
-	rttTip    string
+	phases    []phaseMark // analysis/phase events, drawn as brackets
+	phaseW    float64     // width of the phase column; 0 without phases
+	phaseX    float64     // x of the phase brackets' spine
 	clientX   float64
 	serverX   float64
 	noteEnd   [2]float64 // x where left/right notes end near the lifeline
@@ -139,7 +137,7 @@ func Sequence(conn *timeline.Conn, events []timeline.Event, opts Options) *Diagr
 			}
 		}
 	}
-	s := &seq{opts: opts, conn: conn, d: &Diagram{}, rttRows: [2]int{-1, -1}, rttRow: -1}
+	s := &seq{opts: opts, conn: conn, d: &Diagram{}}
 	s.buildRows(events)
 	s.texts()
 	s.columns()
@@ -176,6 +174,10 @@ func (s *seq) buildRows(events []timeline.Event) {
 			callerAt = len(list)
 		}
 		if events[i].Layer == decode.LayerConn && events[i].Type == decode.TypeSummary {
+			continue
+		}
+		if isPhase(&events[i].Event) {
+			s.phases = append(s.phases, phaseMark{e: &events[i]})
 			continue
 		}
 		list = append(list, &events[i])
@@ -290,59 +292,7 @@ func (s *seq) texts() {
 			s.centers[i] = centerNote(&r.center.Event)
 		}
 	}
-	s.findRTT()
-}
-
-// findRTT finds the handshake-completing ACK and the SYN before it, and
-// picks the row that carries the RTT label: the free client-side slot
-// nearest the middle of the bracket.
-func (s *seq) findRTT() {
-	ack := -1
-	for i, r := range s.rows {
-		if r.arrow != nil && r.arrow.Layer == decode.LayerTCP && r.arrow.Type == decode.TypeACK && r.dir == decode.C2S {
-			if f, ok := r.arrow.Info.Get("rtt_ms"); ok && f.Kind == decode.KindDuration {
-				ack, s.rttValue = i, f.Duration()
-				break
-			}
-		}
-	}
-	if ack < 0 {
-		return
-	}
-	syn := -1
-	for i := ack - 1; i >= 0; i-- {
-		if r := s.rows[i]; r.arrow != nil && r.arrow.Layer == decode.LayerTCP && r.arrow.Type == decode.TypeSYN && r.dir == decode.C2S {
-			syn = i
-			break
-		}
-		if s.rows[i].gap != nil {
-			break // the SYN was omitted
-		}
-	}
-	if syn < 0 || s.rows[ack].gap != nil {
-		return
-	}
-	s.rttRows = [2]int{syn, ack}
-	s.rttLabel = "RTT " + millis(s.rttValue) + " ms"
-	s.rttTip = "handshake RTT " + millis(s.rttValue) + " ms\nSYN frame " + strconv.FormatInt(s.rows[syn].frame, 10) +
-		" → ACK frame " + strconv.FormatInt(s.rows[ack].frame, 10)
-	if f, ok := s.rows[ack].arrow.Info.Get("syn_to_synack_ms"); ok {
-		s.rttTip += "\nSYN → SYN-ACK " + value(f, maxTipValue) + " ms"
-	}
-	if f, ok := s.rows[ack].arrow.Info.Get("synack_to_ack_ms"); ok {
-		s.rttTip += "\nSYN-ACK → ACK " + value(f, maxTipValue) + " ms"
-	}
-	mid := float64(syn+ack) / 2
-	best := -1
-	for i := syn + 1; i < ack; i++ {
-		if s.notes[i][0] != "" || s.centers[i] != "" {
-			continue
-		}
-		if best < 0 || math.Abs(float64(i)-mid) < math.Abs(float64(best)-mid) {
-			best = i
-		}
-	}
-	s.rttRow = best
+	s.phaseTexts()
 }
 
 // columns fixes the x positions: frame and time labels, the axis, the
@@ -375,9 +325,7 @@ func (s *seq) columns() {
 			need[sd] = math.Max(need[sd], w)
 		}
 	}
-	if s.rttLabel != "" {
-		need[0] = math.Max(need[0], textWidth(s.rttLabel, FontNote, true))
-	}
+	s.phaseW = s.phaseColumn()
 	for sd := range need {
 		s.noteWidth[sd] = math.Min(math.Max(need[sd], minNoteCol), maxNoteCol)
 	}
@@ -398,7 +346,8 @@ func (s *seq) columns() {
 	span = math.Min(math.Max(span, minSpan), maxSpan)
 	span = math.Max(span, (headW[0]+headW[1])/2+headGap)
 
-	clientX := math.Max(xAxis+colGap+s.noteWidth[0]+noteInset, xTimeR+colGap+headW[0]/2)
+	s.phaseX = xAxis + colGap + s.phaseW // the phase brackets' spine
+	clientX := math.Max(s.phaseX+colGap+s.noteWidth[0]+noteInset, xTimeR+colGap+headW[0]/2)
 	right := func() float64 {
 		return math.Max(clientX+span+noteInset+s.noteWidth[1], clientX+span+headW[1]/2) + pad
 	}
@@ -605,7 +554,7 @@ func (s *seq) yAt(t time.Time) float64 {
 }
 
 // draw places the arrows, markers, notes, axis labels, stall bands and
-// the RTT bracket.
+// the phase brackets.
 func (s *seq) draw() {
 	d := s.d
 	lastTime, lastFrame := "", int64(-1)
@@ -685,7 +634,7 @@ func (s *seq) draw() {
 			})
 		}
 	}
-	s.bracket()
+	s.phaseBrackets()
 }
 
 // sideNote writes row i's note on side sd.
@@ -708,26 +657,6 @@ func joinTips(s *seq, marks []*timeline.Event) string {
 		parts[k] = s.tip(&m.Event)
 	}
 	return strings.Join(parts, "\n\n")
-}
-
-// bracket draws the handshake RTT between the SYN and the ACK.
-func (s *seq) bracket() {
-	if s.rttRows[0] < 0 {
-		return
-	}
-	y1, y2 := s.rows[s.rttRows[0]].y, s.rows[s.rttRows[1]].y
-	x := s.clientX - bracketInset
-	ly := round((y1+y2)/2 + textDrop)
-	if s.rttRow >= 0 {
-		ly = s.rows[s.rttRow].y + textDrop
-	}
-	s.d.Brackets = append(s.d.Brackets, Bracket{
-		Spine: Line{X1: x, Y1: y1, X2: x, Y2: y2},
-		Tick:  bracketTick,
-		Label: Text{X: s.noteEnd[0], Y: ly, S: fit(s.rttLabel, s.noteWidth[0], FontNote, true), Anchor: End, Class: TextNote},
-		Class: ClassRTT,
-		Tip:   s.rttTip,
-	})
 }
 
 // stallStart is when a head-of-line stall began: its end minus its

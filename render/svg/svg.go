@@ -64,7 +64,7 @@ var palette = []struct {
 	{layout.ClassWarning, colour{"#E69F00", "#8F5F00"}},
 	{layout.ClassStall, colour{"#E69F00", "#8F5F00"}},
 	{layout.ClassError, colour{"#D55E00", "#A84800"}},
-	{layout.ClassRTT, colour{"#24292F", "#24292F"}},
+	{layout.ClassPhase, colour{"#24292F", "#24292F"}},
 }
 
 // defaultColour is used for conn, capture and unknown layers.

@@ -112,6 +112,11 @@ func (t *Writer) printBlock(bl *block) error {
 	}
 	for i := 0; i < len(bl.events); i++ {
 		ev := &bl.events[i]
+		if isPhase(ev) && (i == 0 || !isPhase(&bl.events[i-1])) {
+			b = append(b, spaces(timeWidth+frameWidth+3)...)
+			b = t.style(b, dim, "where the time went:")
+			b = append(b, '\n')
+		}
 		if n := runLength(bl.events[i:]); !t.opts.NoCollapse && n >= collapseRun {
 			// A run of the same repetitive event: its first line, one
 			// line saying how many follow, and its last line.
@@ -260,6 +265,9 @@ func (t *Writer) appendLine(b []byte, ev *timeline.Event, tagged bool) []byte {
 	if ev.Layer == decode.LayerConn && ev.Type == decode.TypeSummary {
 		return t.appendSummary(b, ev, tagged)
 	}
+	if isPhase(ev) {
+		return t.appendPhase(b, ev, tagged)
+	}
 	if tagged {
 		b = t.style(b, dim, pad("#"+strconv.Itoa(ev.Conn.ID), 5))
 	}
@@ -335,6 +343,63 @@ func appendInfo(b []byte, info decode.Info, showFlags bool) []byte {
 	return b
 }
 
+func isPhase(ev *timeline.Event) bool {
+	return ev.Layer == decode.LayerAnalysis && ev.Type == timeline.TypePhase
+}
+
+// phaseNames are the text view's names of analysis/phase events.
+var phaseNames = map[string]string{
+	timeline.PhaseTCP: "TCP handshake", "tls": "TLS handshake", "quic": "QUIC handshake",
+	timeline.PhaseRequest: "first request", timeline.PhaseFirstByte: "first response byte",
+}
+
+// appendPhase prints an analysis/phase event as one row of the "where the
+// time went" table: the phase, its duration, its round trips and the
+// frames it spans.
+func (t *Writer) appendPhase(b []byte, ev *timeline.Event, tagged bool) []byte {
+	if tagged {
+		b = t.style(b, dim, pad("#"+strconv.Itoa(ev.Conn.ID), 5))
+	}
+	b = appendRight(b, "+"+fixedMillis(ev.TS.Sub(ev.Conn.FirstTS))+" ms", timeWidth)
+	b = append(b, ' ')
+	b = t.style(b, dim, right("#"+strconv.FormatInt(ev.Frame, 10), frameWidth))
+	b = append(b, "     ══     "...)
+	f, _ := ev.Info.Get("phase")
+	name, ok := phaseNames[f.Str]
+	if !ok {
+		name = Sanitize(f.Str)
+	}
+	b = t.style(b, green, pad(name, nameWidth))
+	d, _ := ev.Info.Get("duration_ms")
+	b = appendRight(b, string(decode.AppendMillis(nil, d.Duration()))+" ms", 11)
+	if n, ok := ev.Info.Get("round_trips"); ok && n.Int > 0 {
+		b = append(b, "  "...)
+		b = append(b, plural(n.Int, "round trip")...)
+	}
+	if sf, ok := ev.Info.Get("start_frame"); ok {
+		b = append(b, "  (#"...)
+		b = strconv.AppendInt(b, sf.Int, 10)
+		b = append(b, " → #"...)
+		b = strconv.AppendInt(b, ev.Frame, 10)
+		if l, ok := ev.Info.Get("layer"); ok && l.Str != "" {
+			b = append(b, ", "...)
+			b = append(b, Sanitize(l.Str)...)
+		}
+		b = append(b, ')')
+	}
+	if ev.Info.Has("early") {
+		b = append(b, " sent before the handshake completed"...)
+	}
+	return append(b, '\n')
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.FormatInt(n, 10) + " " + word + "s"
+}
+
 func (t *Writer) appendSummary(b []byte, ev *timeline.Event, tagged bool) []byte {
 	if tagged {
 		b = t.style(b, dim, pad("#"+strconv.Itoa(ev.Conn.ID), 5))
@@ -349,12 +414,10 @@ func (t *Writer) appendSummary(b []byte, ev *timeline.Event, tagged bool) []byte
 		parts = append(parts, "RTT "+string(decode.AppendMillis(nil, f.Duration()))+" ms")
 	}
 	if f, ok := get("round_trips_before_data"); ok {
-		n := f.Int
-		word := " round trips"
-		if n == 1 {
-			word = " round trip"
-		}
-		parts = append(parts, strconv.FormatInt(n, 10)+word+" before data")
+		parts = append(parts, plural(f.Int, "round trip")+" before data")
+	}
+	if f, ok := get("ttfb_ms"); ok {
+		parts = append(parts, "first response byte at "+string(decode.AppendMillis(nil, f.Duration()))+" ms")
 	}
 	for _, k := range []string{"tls_version", "sni", "alpn", "protocol"} {
 		if f, ok := get(k); ok && (f.Str != "" || len(f.Strs) > 0) {
@@ -426,9 +489,16 @@ func closeText(kind string, half bool) string {
 }
 
 // fixedMillis formats d as milliseconds with exactly three decimals, so
-// the time column lines up.
+// the time column lines up. Like decode.AppendMillis it truncates to the
+// microsecond, so a time and a duration computed from it agree.
 func fixedMillis(d time.Duration) string {
-	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64)
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	us := int64(d / time.Microsecond)
+	frac := strconv.FormatInt(1000+us%1000, 10)[1:]
+	return sign + strconv.FormatInt(us/1000, 10) + "." + frac
 }
 
 func formatBytes(n int64) string {

@@ -76,6 +76,23 @@ func (b *builder) handshake(us float64) float64 {
 	return us + 71
 }
 
+// phase adds an analysis/phase event as the timeline emits it before the
+// summary: it ends at frame on time us and began at startFrame, startUS.
+func (b *builder) phase(name string, startUS float64, startFrame int64, us float64, frame int64, rounds int64, layer string) {
+	e := decode.NewEvent(frame, at(us), decode.DirNone, decode.LayerAnalysis, timeline.TypePhase)
+	e.Info = decode.Info{
+		decode.String("phase", name),
+		decode.String("start", at(startUS).UTC().Format(time.RFC3339Nano)),
+		decode.Int("start_frame", startFrame),
+		decode.Millis("duration_ms", at(us).Sub(at(startUS))),
+		decode.Int("round_trips", rounds),
+	}
+	if layer != "" {
+		e.Info = append(e.Info, decode.String("layer", layer))
+	}
+	b.evs = append(b.evs, timeline.Event{Event: e, Conn: b.conn})
+}
+
 func (b *builder) summary(us float64, info ...decode.Field) Case {
 	b.frame++
 	e := decode.NewEvent(b.frame-1, at(us), decode.DirNone, decode.LayerConn, decode.TypeSummary)
@@ -116,6 +133,9 @@ func HandshakeDataFIN() Case {
 	b.seg(t+45, decode.S2C, decode.TypeFIN, 2649, 519, 0, "FIN|ACK")
 	b.next()
 	b.seg(t+80, decode.C2S, decode.TypeSegment, 519, 2650, 0, "ACK")
+	b.phase(timeline.PhaseTCP, 0, 1, 71, 3, 1, "")
+	b.phase(timeline.PhaseRequest, 71, 3, 201, 4, 0, "tcp")
+	b.phase(timeline.PhaseFirstByte, 201, 4, 1101, 6, 1, "tcp")
 	return b.summary(t+80,
 		decode.String("handshake", "TCP"),
 		decode.Millis("rtt_ms", 71*time.Microsecond),
