@@ -119,6 +119,11 @@ func e2eCaptures(t *testing.T) []string {
 	return files
 }
 
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // e2eCaptureName is a capture's file name without its extension.
 func e2eCaptureName(path string) string {
 	base := filepath.Base(path)
@@ -129,13 +134,18 @@ func TestGolden(t *testing.T) {
 	for _, f := range e2eCaptures(t) {
 		name := e2eCaptureName(f)
 		t.Run(name, func(t *testing.T) {
-			text := e2eRun(t, nil, "pcap", f)
+			// A capture's key log, when it has one, is NAME.keys.
+			args := []string{"pcap", f}
+			if keys := strings.TrimSuffix(f, filepath.Ext(f)) + ".keys"; fileExists(keys) {
+				args = append(args, "--keylog", keys)
+			}
+			text := e2eRun(t, nil, args...)
 			if text.code != 0 || text.stderr != "" {
 				t.Fatalf("wiretrace pcap %s: exit %d, stderr %q", f, text.code, text.stderr)
 			}
 			e2eCompareGolden(t, filepath.Join(e2eGoldenDir, name+".txt"), text.stdout)
 
-			js := e2eRun(t, nil, "pcap", f, "--format", "json")
+			js := e2eRun(t, nil, append(args, "--format", "json")...)
 			if js.code != 0 || js.stderr != "" {
 				t.Fatalf("wiretrace pcap %s --format json: exit %d, stderr %q", f, js.code, js.stderr)
 			}
