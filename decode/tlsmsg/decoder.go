@@ -60,6 +60,8 @@ type Decoder struct {
 	serverRandom [32]byte
 	k12          [2]*keys12 // TLS 1.2 and below, after ChangeCipherSpec
 	hs12         session12  // the latest TLS 1.2 handshake (session12.go)
+	renego       bool       // hs12 is a renegotiation whose keys are not derived yet
+	next12       [2]*keys12 // a renegotiation's keys, until each side's ChangeCipherSpec
 	zlib         [2]inflateState
 }
 
@@ -212,10 +214,9 @@ func (d *Decoder) record(dir decode.Dir, r *Record, at decode.Position, emit dec
 		// (RFC 8446 appendix D.4), and it changes nothing.
 		// A 1.3 peer may send one before or after a HelloRetryRequest.
 		if d.serverHello && !d.version.is13() {
-			if s.ccs && d.k12[dir.Index()] != nil && !d.crypt[dir.Index()].failed {
-				// A second one: a renegotiation's new keys, not
-				// followed.
-				d.keysEvent(dir, KeysUnsupported, "renegotiated keys are not followed", at, emit)
+			if s.ccs {
+				// A second one: a renegotiation's new keys.
+				d.rekey12(dir, at, emit)
 			}
 			s.ccs = true
 		}

@@ -151,13 +151,7 @@ func TestDecryptRealPeers(t *testing.T) {
 				t.Fatalf("bad key log: %v %v", err, rep.Warnings)
 			}
 			evs, next = decryptChunks(t, log, bad)
-			var status []string
-			for _, e := range evs {
-				if e.Type == TypeKeys {
-					f, _ := e.Info.Get("keys")
-					status = append(status, f.Str)
-				}
-			}
+			status := keysInfo(evs, "keys")
 			if len(status) != 1 || status[0] != KeysWrong {
 				t.Errorf("keys events with wrong secrets: %q; want one %q", status, KeysWrong)
 			}

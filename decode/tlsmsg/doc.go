@@ -13,7 +13,8 @@
 // With a key log (Options.Keys, a decode/keylog Store) it decrypts: TLS
 // 1.3 from the traffic secrets (decrypt.go), TLS 1.2 and earlier from the
 // CLIENT_RANDOM master secret or from an RSA or PMS_CLIENT_RANDOM
-// premaster secret (decrypt12.go, session12.go), and hands the plaintext
+// premaster secret (decrypt12.go, session12.go), following KeyUpdate and
+// TLS 1.2 renegotiation, and hands the plaintext
 // to Options.Next. docs/events.md lists the suites.
 //
 // # Contracts

@@ -176,7 +176,7 @@ func TestDecryptRSAKeyExchange(t *testing.T) {
 			bad := &keylog.Store{}
 			bad.Add(strings.NewReader(fmt.Sprintf("RSA %x %x\nPMS_CLIENT_RANDOM %x %x\n", epms[:8], pms, ch[6:38], pms)), "bad")
 			evs, next = decryptChunks(t, logs[i], bad)
-			if s := keysStatus(evs); len(s) != 1 || s[0] != KeysWrong {
+			if s := keysInfo(evs, "keys"); len(s) != 1 || s[0] != KeysWrong {
 				t.Errorf("keys events with a wrong premaster: %q; want one %q", s, KeysWrong)
 			}
 			if len(next.got[0]) != 0 {
@@ -186,12 +186,12 @@ func TestDecryptRSAKeyExchange(t *testing.T) {
 	}
 }
 
-// keysStatus lists the keys values of the keys events.
-func keysStatus(evs []decode.Event) []string {
+// keysInfo lists the info values under key of the keys events.
+func keysInfo(evs []decode.Event, key string) []string {
 	var s []string
 	for _, e := range evs {
 		if e.Type == TypeKeys {
-			f, _ := e.Info.Get("keys")
+			f, _ := e.Info.Get(key)
 			s = append(s, f.Str)
 		}
 	}

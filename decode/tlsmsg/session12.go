@@ -15,7 +15,8 @@ import (
 // session12 is what one TLS 1.2 (or earlier) handshake settles for record
 // protection: the randoms, version, suite and extensions, and what the
 // master secret derives from when the key log holds a premaster secret
-// instead of the master secret.
+// instead of the master secret. A renegotiation fills a new one while the
+// records still travel under the keys of the previous.
 type session12 struct {
 	clientRandom [32]byte
 	serverRandom [32]byte
@@ -110,6 +111,11 @@ func (d *Decoder) track12(dir decode.Dir, t HandshakeType, body []byte, ok bool)
 		for _, e := range d.sh.Extensions {
 			s.etm = s.etm || e == ExtEncryptThenMAC
 			s.ems = s.ems || e == ExtExtendedMasterSecret && d.ch.ExtendedMS
+		}
+		if d.decrypting && !s.version.is13() {
+			// A ServerHello under the current keys: a renegotiation,
+			// whose keys apply from each side's next ChangeCipherSpec.
+			d.renego = true
 		}
 		if su := suites12[s.suite]; s.ems && su != nil && !s.version.is13() {
 			s.tr.keep(s.version, su)
@@ -212,4 +218,29 @@ func (s *session12) keys(keys *keylog.Store) ([2]*keys12, string, string) {
 		k.deflate = s.compression == 1
 	}
 	return ks, "", ""
+}
+
+// rekey12 handles a ChangeCipherSpec of dir after its first: the
+// renegotiated session's keys apply to dir's records from here on
+// (RFC 5246 §7.1), derived once for both directions.
+func (d *Decoder) rekey12(dir decode.Dir, at decode.Position, emit decode.Emit) {
+	i := dir.Index()
+	if d.k12[i] == nil || d.crypt[i].failed {
+		return
+	}
+	if d.renego {
+		d.renego = false
+		ks, status, msg := d.hs12.keys(d.opts.Keys)
+		if status != "" {
+			d.keysEvent(dir, status, "renegotiation: "+msg, at, emit)
+			return
+		}
+		d.next12 = ks
+	}
+	if d.next12[i] == nil {
+		d.keysEvent(dir, KeysUnsupported, "a second ChangeCipherSpec without a decrypted renegotiation handshake", at, emit)
+		return
+	}
+	d.k12[i], d.next12[i] = d.next12[i], nil
+	d.zlib[i] = inflateState{}
 }

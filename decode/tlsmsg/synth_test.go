@@ -217,7 +217,7 @@ func TestSynth(t *testing.T) {
 			keys := &keylog.Store{}
 			keys.Add(strings.NewReader(kl), "synth")
 			evs, next := decryptChunks(t, interleave(c2s, s2c), keys)
-			if s := keysStatus(evs); len(s) != 0 {
+			if s := keysInfo(evs, "keys"); len(s) != 0 {
 				t.Errorf("keys events: %q", s)
 			}
 			if want := append([]byte("one"), data[1]...); !bytes.Equal(next.got[0], want) {
