@@ -1,0 +1,78 @@
+// Package h2 decodes both directions of an HTTP/2 connection (RFC 9113) as
+// a passive observer: the connection preface, every frame with its flags,
+// stream and length, the header blocks through HPACK (RFC 7541), the
+// stream states (§5.1), the flow-control windows (§6.9), server push,
+// gRPC requests, and one exchange event per request and response.
+//
+// It sits in decode, after tcpflow (and tlsmsg, whose decrypted bytes it
+// can take), in the flow capture → decode → timeline → render. It never
+// does I/O, reads clocks or prints: times come from decode.Position.
+//
+// # Entry points
+//
+// NewSniffer attaches to a connection whose client starts with the
+// preface "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" (prior knowledge, any port).
+// NewDecoder is for a connection known to be HTTP/2 from its first byte
+// (TLS with ALPN "h2"). NewUpgraded takes over after an HTTP/1.1 Upgrade to
+// h2c: stream 1 is the upgrading request and the HTTP2-Settings payload is
+// the client's first SETTINGS.
+//
+// # Framing
+//
+// Frames other than DATA are buffered until complete (up to
+// Options.MaxFrameSize; a longer one is skipped with an error) and parsed
+// by golang.org/x/net/http2's Framer, with AllowIllegalReads and without
+// its header-block merging (ReadMetaHeaders), so that a frame a peer should
+// not have sent is still shown: a frame the Framer rejects becomes an event
+// with error set. DATA frames are not given to the Framer, which reads a
+// whole payload into its buffer: their payload is counted as it arrives
+// and never copied, so DATA costs no buffer and no allocation beyond its
+// event, whatever its size. A hole in the TCP stream loses the framing:
+// the direction is given up with a decode-error event.
+//
+// # Header blocks
+//
+// Each direction has its own HPACK decoder (golang.org/x/net/http2/hpack)
+// fed fragment by fragment as HEADERS, PUSH_PROMISE and CONTINUATION frames
+// complete, so a block is never buffered whole. The dynamic table size
+// updates an encoder may send are bounded by the SETTINGS_HEADER_TABLE_SIZE
+// its peer advertised: while a new value is not acknowledged, the larger of
+// the old and new (the encoder may use either), at most
+// Options.MaxHeaderTableSize. Decoded fields past Options.MaxHeaderListSize
+// are decoded (to keep the table in step) but not kept. A decoding error
+// is a connection error (COMPRESSION_ERROR): a decode-error event says so
+// and header decoding stops for that direction, frames go on.
+//
+// The fields of a block are shown on its HEADERS or PUSH_PROMISE event:
+// when the block goes on in CONTINUATION frames, that event is held and
+// emitted, followed by the CONTINUATION events, when the block ends (each
+// keeps its own frame and time); after 32 CONTINUATION frames the held
+// events go out and the fields are shown on the block's last frame.
+//
+// # Streams and flow control
+//
+// Stream states are the client's view: half-closed-local means the client
+// has sent END_STREAM, reserved-remote is a stream the server promised.
+// Closed streams are forgotten; at most Options.MaxStreams are tracked.
+//
+// Windows are the sender's view of what it may still send: each starts at
+// 65,535 or the receiver's SETTINGS_INITIAL_WINDOW_SIZE, DATA (padding
+// included) lowers the stream's and the connection's, WINDOW_UPDATE raises
+// them. A SETTINGS_INITIAL_WINDOW_SIZE change moves the windows of all open
+// streams when the SETTINGS frame is seen, not when it is acknowledged:
+// the sender applies it on receipt, and the increases peers make at the
+// start of a connection then never show a window going below zero.
+// Decoder.Window exposes the windows; a DATA event that leaves either at
+// or below zero says window_exhausted.
+//
+// # Exchanges
+//
+// An exchange event follows the event that ends a stream's response
+// (END_STREAM from the server), resets it, or closes it by GOAWAY; End
+// emits the rest with incomplete set. Summary reports how many there were.
+//
+// # Limits
+//
+// Every cap in Options that drops data emits a conn/cap-limit event.
+// Strings shown in events are cut at Options.MaxString bytes with "…".
+package h2
