@@ -325,6 +325,7 @@ func (c *conn) summary(why endReason) decode.Event {
 		decode.String("alpn", ""),
 		decode.Int("hol_stalls", int64(c.holStalls)),
 		decode.Millis("hol_stall_ms", c.holTime),
+		decode.Int("requests", 0),
 		decode.Uint("bytes_c2s", c.bytes[0]),
 		decode.Uint("bytes_s2c", c.bytes[1]),
 		decode.Uint("packets_c2s", c.packets[0]),
@@ -341,6 +342,9 @@ func (c *conn) summary(why endReason) decode.Event {
 		}
 	}
 	info = append(info, decode.String("ended", endNames[why]))
+	if c.appName != "" {
+		info = append(info, decode.String("protocol", c.appName))
+	}
 	if sum, ok := c.app.(decode.Summarizer); ok && c.appState == appAttached {
 		// Guarded like every call into a decoder: a panic here becomes a
 		// decode-error event, not a crash.
@@ -348,9 +352,6 @@ func (c *conn) summary(why endReason) decode.Event {
 			mergeSummary(info, sum.Summary())
 			return nil
 		})
-	}
-	if c.appName != "" {
-		info = append(info, decode.String("protocol", c.appName))
 	}
 	if c.info.Midstream {
 		info = append(info, decode.Bool("midstream", true))

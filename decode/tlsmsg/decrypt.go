@@ -68,10 +68,25 @@ func aesGCM(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(b)
 }
 
+// aesCCM and aesCCM8 are AES-CCM with 16- and 8-byte tags and the
+// 12-byte nonce of TLS (RFC 8446 §B.4, RFC 6655 §3).
+func aesCCM(key []byte) (cipher.AEAD, error)  { return aesCCMTag(key, 16) }
+func aesCCM8(key []byte) (cipher.AEAD, error) { return aesCCMTag(key, 8) }
+
+func aesCCMTag(key []byte, tag int) (cipher.AEAD, error) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return newCCM(b, tag, 12)
+}
+
 var suites13 = []suite13{
 	{0x1301, sha256.New, 16, aesGCM},
 	{0x1302, sha512.New384, 32, aesGCM},
 	{0x1303, sha256.New, 32, chacha20poly1305.New},
+	{0x1304, sha256.New, 16, aesCCM},
+	{0x1305, sha256.New, 16, aesCCM8},
 }
 
 func findSuite13(id CipherSuite) *suite13 {
@@ -384,7 +399,16 @@ func (d *Decoder) plaintext(dir decode.Dir, b []byte, at decode.Position, emit d
 		d.next = d.opts.Next()
 	}
 	if err := d.next.Data(dir, b, at, emit); err != nil {
+		// Like the timeline does for the decoders it attaches: say why
+		// and stop feeding this one; the records still decode.
 		d.nextDead = true
+		name := "next"
+		if n, ok := d.next.(interface{ Name() string }); ok && n.Name() != "" {
+			name = n.Name()
+		}
+		e := decode.NewEvent(at.Frame, at.TS, decode.DirNone, decode.LayerConn, decode.TypeDecodeError)
+		e.Info = decode.Info{decode.String("decoder", name), decode.String("error", err.Error())}
+		emit(e)
 	}
 }
 
