@@ -210,6 +210,10 @@ func (d *Decoder) endFrame(s *dirState, payload []byte, at decode.Position, emit
 			d.abortBlock(s, "a header block frame was skipped", at, emit)
 		}
 		e := d.frameEvent(s, frameTypeName(s.fh.Type), at)
+		var st *stream
+		if s.fh.Type == http2.FrameHeaders {
+			st = d.headersOpen(s, &e, at, emit)
+		}
 		if s.fh.StreamID != 0 {
 			e.Info = append(e.Info, decode.String("state", d.stateOf(s.fh.StreamID)))
 		}
@@ -218,6 +222,9 @@ func (d *Decoder) endFrame(s *dirState, payload []byte, at decode.Position, emit
 		emit(e)
 		if s.fh.Type == http2.FrameHeaders || s.fh.Type == http2.FrameContinuation || s.fh.Type == http2.FramePushPromise {
 			d.hpackFail(s, "a header block fragment was skipped", at, emit)
+		}
+		if st != nil {
+			d.settle(st, at, emit)
 		}
 	default:
 		s.rd = frameReader{s.hdr[:], payload}

@@ -167,14 +167,7 @@ func (d *Decoder) emitFail(s *dirState, at decode.Position, emit decode.Emit) {
 // headers handles a HEADERS frame (RFC 9113 §6.2).
 func (d *Decoder) headers(s *dirState, f *http2.HeadersFrame, e decode.Event, at decode.Position, emit decode.Emit) {
 	id := f.StreamID
-	st := d.streams[id]
-	if st == nil && s.dir == decode.C2S && id%2 == 1 && d.isNew(id) {
-		// A request opens a stream.
-		e.Flags |= decode.FlagRequest
-		if st = d.openStream(id, stateIdle, at, emit); st != nil {
-			st.start = s.start
-		}
-	}
+	d.headersOpen(s, &e, at, emit)
 	frag := f.HeaderBlockFragment()
 	if f.Flags.Has(http2.FlagHeadersPadded) {
 		pad := int(f.Length) - len(frag) - 1
@@ -186,13 +179,27 @@ func (d *Decoder) headers(s *dirState, f *http2.HeadersFrame, e decode.Event, at
 	if f.HasPriority() {
 		e.Info = appendPriority(e.Info, f.Priority)
 	}
-	if st != nil {
-		st.headersFrame(s.dir, f.StreamEnded(), s.start)
-	}
 	s.hb.begin(http2.FrameHeaders, id, 0)
 	s.hb.request = e.Flags&decode.FlagRequest != 0
 	s.hb.write(frag)
 	d.blockFrame(s, e, f.HeadersEnded(), at, emit)
+}
+
+// headersOpen applies a HEADERS frame to its stream's state; a request
+// opens the stream.
+func (d *Decoder) headersOpen(s *dirState, e *decode.Event, at decode.Position, emit decode.Emit) *stream {
+	id := s.fh.StreamID
+	st := d.streams[id]
+	if st == nil && s.dir == decode.C2S && id%2 == 1 && d.isNew(id) {
+		e.Flags |= decode.FlagRequest
+		if st = d.openStream(id, stateIdle, at, emit); st != nil {
+			st.start = s.start
+		}
+	}
+	if st != nil {
+		st.headersFrame(s.dir, s.fh.Flags.Has(http2.FlagHeadersEndStream), s.start)
+	}
+	return st
 }
 
 // pushPromise handles a PUSH_PROMISE frame (RFC 9113 §6.6): it reserves
