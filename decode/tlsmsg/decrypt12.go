@@ -28,14 +28,14 @@ import (
 type cipherKind uint8
 
 const (
-	kindGCM    cipherKind = iota + 1 // RFC 5288: 4-byte salt, 8-byte explicit nonce
-	kindChaCha                       // RFC 7905: 12-byte iv XOR sequence number
-	kindCBC                          // RFC 5246 §6.2.3.2, RFC 7366 encrypt_then_mac
-	kindRC4                          // RFC 5246 §6.2.3.1: stream cipher over content + MAC
+	kindExplicit cipherKind = iota + 1 // AEAD with a 4-byte salt and an 8-byte explicit nonce: GCM (RFC 5288), CCM (RFC 6655)
+	kindChaCha                         // RFC 7905: 12-byte iv XOR sequence number
+	kindCBC                            // RFC 5246 §6.2.3.2, RFC 7366 encrypt_then_mac
+	kindRC4                            // RFC 5246 §6.2.3.1: stream cipher over content + MAC
 )
 
 // aead reports the AEAD kinds, which TLS 1.2 introduced.
-func (k cipherKind) aead() bool { return k == kindGCM || k == kindChaCha }
+func (k cipherKind) aead() bool { return k == kindExplicit || k == kindChaCha }
 
 // suite12 describes a TLS 1.2 cipher suite's record protection.
 type suite12 struct {
@@ -45,11 +45,12 @@ type suite12 struct {
 	mac    func() hash.Hash                       // CBC and RC4
 	prf    func() hash.Hash                       // the PRF's hash (RFC 5246 §5)
 	block  func(key []byte) (cipher.Block, error) // CBC: nil means AES
+	aead   func(key []byte) (cipher.AEAD, error)  // kindExplicit: nil means AES-GCM
 }
 
 var (
-	gcm128   = suite12{kind: kindGCM, keyLen: 16, ivLen: 4, prf: sha256.New}
-	gcm256   = suite12{kind: kindGCM, keyLen: 32, ivLen: 4, prf: sha512.New384}
+	gcm128   = suite12{kind: kindExplicit, keyLen: 16, ivLen: 4, prf: sha256.New}
+	gcm256   = suite12{kind: kindExplicit, keyLen: 32, ivLen: 4, prf: sha512.New384}
 	chacha   = suite12{kind: kindChaCha, keyLen: 32, ivLen: 12, prf: sha256.New}
 	cbc128   = suite12{kind: kindCBC, keyLen: 16, ivLen: 16, mac: sha1.New, prf: sha256.New}
 	cbc256   = suite12{kind: kindCBC, keyLen: 32, ivLen: 16, mac: sha1.New, prf: sha256.New}
@@ -59,6 +60,10 @@ var (
 	cbc3DES  = suite12{kind: kindCBC, keyLen: 24, ivLen: 8, mac: sha1.New, prf: sha256.New, block: des.NewTripleDESCipher}
 	rc4SHA   = suite12{kind: kindRC4, keyLen: 16, mac: sha1.New, prf: sha256.New}
 	rc4MD5   = suite12{kind: kindRC4, keyLen: 16, mac: md5.New, prf: sha256.New}
+	ccm128   = suite12{kind: kindExplicit, keyLen: 16, ivLen: 4, prf: sha256.New, aead: aesCCM}
+	ccm256   = suite12{kind: kindExplicit, keyLen: 32, ivLen: 4, prf: sha256.New, aead: aesCCM}
+	ccm8128  = suite12{kind: kindExplicit, keyLen: 16, ivLen: 4, prf: sha256.New, aead: aesCCM8}
+	ccm8256  = suite12{kind: kindExplicit, keyLen: 32, ivLen: 4, prf: sha256.New, aead: aesCCM8}
 )
 
 var suites12 = map[CipherSuite]*suite12{
@@ -86,6 +91,12 @@ var suites12 = map[CipherSuite]*suite12{
 	0xC003: &cbc3DES, 0xC008: &cbc3DES, 0xC00D: &cbc3DES, 0xC012: &cbc3DES,
 	0x0005: &rc4SHA, 0xC002: &rc4SHA, 0xC007: &rc4SHA, 0xC00C: &rc4SHA, 0xC011: &rc4SHA,
 	0x0004: &rc4MD5,
+	// *_WITH_AES_128_CCM, *_WITH_AES_256_CCM, and the _8 ones with 8-byte
+	// tags (RFC 6655 with RSA, DHE and PSK; RFC 7251 with ECDHE_ECDSA)
+	0xC09C: &ccm128, 0xC09E: &ccm128, 0xC0A4: &ccm128, 0xC0A6: &ccm128, 0xC0AC: &ccm128,
+	0xC09D: &ccm256, 0xC09F: &ccm256, 0xC0A5: &ccm256, 0xC0A7: &ccm256, 0xC0AD: &ccm256,
+	0xC0A0: &ccm8128, 0xC0A2: &ccm8128, 0xC0A8: &ccm8128, 0xC0AA: &ccm8128, 0xC0AE: &ccm8128,
+	0xC0A1: &ccm8256, 0xC0A3: &ccm8256, 0xC0A9: &ccm8256, 0xC0AB: &ccm8256, 0xC0AF: &ccm8256,
 }
 
 // pHash is P_hash of RFC 5246 §5.
@@ -161,8 +172,12 @@ func newKeys12(s *suite12, v Version, master, clientRandom, serverRandom []byte,
 		k.iv = kb[2*(macLen+s.keyLen)+i*s.ivLen : 2*(macLen+s.keyLen)+(i+1)*s.ivLen]
 		var err error
 		switch s.kind {
-		case kindGCM:
-			k.aead, err = aesGCM(key)
+		case kindExplicit:
+			na := s.aead
+			if na == nil {
+				na = aesGCM
+			}
+			k.aead, err = na(key)
 		case kindChaCha:
 			k.aead, err = chacha20poly1305.New(key)
 		case kindCBC:
@@ -195,7 +210,7 @@ func additional(seq uint64, r *Record, n int) []byte {
 func (k *keys12) open(r *Record) ([]byte, error) {
 	f := r.Fragment
 	switch k.s.kind {
-	case kindGCM:
+	case kindExplicit:
 		if len(f) < 8+k.aead.Overhead() {
 			return nil, errAuth
 		}

@@ -145,6 +145,7 @@ func FuzzDecrypt(f *testing.F) {
 		{suite: 0x009C, ems: true},              // TLS_RSA_WITH_AES_128_GCM_SHA256
 		{suite: 0x003D, ems: true, etm: true},   // TLS_RSA_WITH_AES_256_CBC_SHA256
 		{suite: 0x002F, ems: false, etm: false}, // TLS_RSA_WITH_AES_128_CBC_SHA
+		{suite: 0xC0A0, ems: true},              // TLS_RSA_WITH_AES_128_CCM_8
 	} {
 		h.cr[0], h.sr[0] = byte(0xe0+i), 1
 		c2s, s2c, kl := synth12(f, h, [][]byte{[]byte("GET / HTTP/1.1\r\n\r\n")})

@@ -100,6 +100,8 @@ func TestDecryptRSAKeyExchange(t *testing.T) {
 		{name: "TLS1.2 AES128-GCM-SHA256", args: []string{"-tls1_2", "-cipher", "AES128-GCM-SHA256"}},
 		{name: "TLS1.2 AES128-GCM-SHA256 no EMS", args: []string{"-tls1_2", "-cipher", "AES128-GCM-SHA256"}, noEMS: true},
 		{name: "TLS1.2 AES256-GCM-SHA384", args: []string{"-tls1_2", "-cipher", "AES256-GCM-SHA384"}},
+		{name: "TLS1.2 AES128-CCM8", args: []string{"-tls1_2", "-cipher", "AES128-CCM8@SECLEVEL=0"}},
+		{name: "TLS1.2 AES256-CCM no EMS", args: []string{"-tls1_2", "-cipher", "AES256-CCM"}, noEMS: true},
 		{name: "TLS1.2 AES128-SHA256 PMS_CLIENT_RANDOM", args: []string{"-tls1_2", "-cipher", "AES128-SHA256"}, pms: true},
 		{name: "TLS1.2 AES256-SHA256 no EMS PMS_CLIENT_RANDOM", args: []string{"-tls1_2", "-cipher", "AES256-SHA256"}, noEMS: true, pms: true},
 		{name: "TLS1.0 AES128-SHA", args: []string{"-tls1", "-cipher", "AES128-SHA@SECLEVEL=0"}},

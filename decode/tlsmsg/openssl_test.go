@@ -160,7 +160,8 @@ func TestDecryptOpenSSL(t *testing.T) {
 	writeKeyPair(t, dir, "c.pem", "k.pem", testCert(t))
 	os.WriteFile(filepath.Join(dir, "early.txt"), []byte("early data\n"), 0o600)
 
-	addr, _ := startServer(t, openssl, dir, true, "-cert", "c.pem", "-key", "k.pem", "-early_data", "-cipher", "ALL@SECLEVEL=0")
+	addr, _ := startServer(t, openssl, dir, true, "-cert", "c.pem", "-key", "k.pem", "-early_data", "-cipher", "ALL@SECLEVEL=0",
+		"-ciphersuites", "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256")
 	p := startProxy(t, addr)
 
 	client := func(stdin io.Reader, args ...string) {
@@ -181,12 +182,16 @@ func TestDecryptOpenSSL(t *testing.T) {
 	pr2, pw2 := io.Pipe()
 	go func() { time.Sleep(500 * time.Millisecond); pw2.Close() }()
 	client(pr2, "-tls1_3", "-sess_in", "sess.pem", "-early_data", "early.txt")
-	// 3...: one connection per suite; OpenSSL negotiates encrypt_then_mac
+	// 3...: one connection per suite (CCM ones too); OpenSSL negotiates encrypt_then_mac
 	// for the TLS 1.2 CBC suites.
 	suites := [][]string{
 		{"-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"},
 		{"-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384"},
 		{"-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256"},
+		{"-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_SHA256"},
+		{"-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_8_SHA256"},
+		{"-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-CCM"},
+		{"-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-CCM8@SECLEVEL=0"},
 		{"-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA256"},
 		{"-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-SHA384"},
 		{"-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-SHA"},

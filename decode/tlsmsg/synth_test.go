@@ -96,7 +96,7 @@ func (k *keys12) seal(typ ContentType, v Version, pt []byte) []byte {
 	binary.BigEndian.PutUint64(seq[:], k.seq)
 	var out []byte
 	switch k.s.kind {
-	case kindGCM:
+	case kindExplicit:
 		nonce := append(append([]byte(nil), k.iv...), seq[:]...)
 		out = k.aead.Seal(seq[:], nonce, pt, additional(k.seq, r, len(pt)))
 	case kindChaCha:
@@ -210,6 +210,8 @@ func TestSynth(t *testing.T) {
 		{suite: 0x003D, ems: true, etm: true},
 		{suite: 0x002F},
 		{suite: 0xCCA8},
+		{suite: 0xC0A0, ems: true}, // AES-128-CCM-8
+		{suite: 0xC09D},            // AES-256-CCM
 	} {
 		t.Run(h.suite.String(), func(t *testing.T) {
 			data := [][]byte{[]byte("one"), make([]byte, 1<<14)}
