@@ -8,10 +8,9 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/wiretrace/wiretrace/decode"
 	"github.com/wiretrace/wiretrace/decode/keylog"
 	"github.com/wiretrace/wiretrace/decode/tcpflow"
-	"github.com/wiretrace/wiretrace/decode/tlsmsg"
+	"github.com/wiretrace/wiretrace/decode/stack"
 	"github.com/wiretrace/wiretrace/internal/iostreams"
 	"github.com/wiretrace/wiretrace/render/jsonl"
 	"github.com/wiretrace/wiretrace/render/svg"
@@ -76,10 +75,8 @@ func (o *OutputOptions) validate(fs *pflag.FlagSet) error {
 }
 
 func (o *OutputOptions) timelineOptions() timeline.Options {
-	reg := &decode.Registry{}
-	reg.Register(tlsmsg.NewSniffer(tlsmsg.Options{Keys: o.keys}))
 	return timeline.Options{
-		Registry:    reg,
+		Registry:    stack.Registry(stack.Options{Keys: o.keys}),
 		Segments:    o.Segments,
 		IdleTimeout: o.IdleTimeout,
 		MaxConns:    o.MaxConns,

@@ -23,6 +23,7 @@ var summaryKeys = [...]struct{ key, title string }{
 	{"half_close", "Half close"},
 	{"hol_stalls", "HOL stalls"},
 	{"protocol", "Protocol"},
+	{"requests", "Requests"},
 	{"tls_version", "TLS version"},
 	{"sni", "SNI"},
 	{"alpn", "ALPN"},

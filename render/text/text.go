@@ -419,6 +419,9 @@ func (t *Writer) appendSummary(b []byte, ev *timeline.Event, tagged bool) []byte
 	if f, ok := get("ttfb_ms"); ok {
 		parts = append(parts, "first response byte at "+string(decode.AppendMillis(nil, f.Duration()))+" ms")
 	}
+	if f, ok := get("requests"); ok && f.Int > 0 {
+		parts = append(parts, plural(f.Int, "request"))
+	}
 	for _, k := range []string{"tls_version", "sni", "alpn", "protocol"} {
 		if f, ok := get(k); ok && (f.Str != "" || len(f.Strs) > 0) {
 			parts = append(parts, k+" "+Sanitize(string(f.AppendValue(nil))))
