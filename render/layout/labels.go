@@ -55,10 +55,73 @@ func arrowLabel(e *decode.Event) string {
 	if e.Stream != decode.NoValue {
 		b.WriteString(" stream=" + strconv.FormatInt(e.Stream, 10))
 	}
-	if e.Len != decode.NoValue {
+	if d := httpDetail(e); d != "" {
+		b.WriteString(" " + d)
+	} else if e.Len != decode.NoValue {
 		b.WriteString(" len=" + strconv.FormatInt(e.Len, 10))
 	}
 	return b.String()
+}
+
+// httpDetail is what an HTTP event's label says after its type: the
+// request ("GET /path"), the status ("200 OK"), an acknowledgment or an
+// error code; "" for other events.
+func httpDetail(e *decode.Event) string {
+	switch e.Layer {
+	case decode.LayerHTTP1, decode.LayerHTTP2, decode.LayerHTTP3, decode.LayerWS:
+	default:
+		return ""
+	}
+	var parts []string
+	if m := field(e, "method"); m != "" {
+		parts = append(parts, m)
+		if p := field(e, "path"); p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if st := field(e, "status"); st != "" && st != "0" {
+		parts = append(parts, st)
+		if r := field(e, "reason"); r != "" {
+			parts = append(parts, r)
+		}
+	}
+	for _, k := range [...]string{"code", "error_code"} {
+		if v := field(e, k); v != "" {
+			parts = append(parts, v)
+		}
+	}
+	if f, ok := e.Info.Get("ack"); ok && f.Kind == decode.KindBool && f.Bool() {
+		parts = append(parts, "ack")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, " ")
+}
+
+// exchangeNote sums up an HTTP exchange: "GET /path → 200 · first byte
+// 11.2 ms · 3,933 B".
+func exchangeNote(e *decode.Event) string {
+	s := "exchange"
+	if e.Stream != decode.NoValue {
+		s += " " + strconv.FormatInt(e.Stream, 10)
+	}
+	s += ": " + field(e, "method") + " " + field(e, "path")
+	if st := field(e, "status"); st != "" && st != "0" {
+		s += " → " + st
+	}
+	if f, ok := e.Info.Get("first_byte_ms"); ok && f.Kind == decode.KindDuration {
+		s += " · first byte " + millis(f.Duration()) + " ms"
+	}
+	if f, ok := e.Info.Get("resp_bytes"); ok {
+		s += " · " + grouped(f.Int) + " B"
+	}
+	for _, k := range [...]string{"reset", "incomplete"} {
+		if f, ok := e.Info.Get(k); ok && f.Kind == decode.KindBool && f.Bool() {
+			s += " · " + k
+		}
+	}
+	return s
 }
 
 // markerNote is the note for an analysis finding.
@@ -112,6 +175,9 @@ func stallNote(e *decode.Event) string {
 // centerNote is the text of a connection-wide event: its type and its
 // Info values.
 func centerNote(e *decode.Event) string {
+	if e.Type == "exchange" {
+		return exchangeNote(e)
+	}
 	var b strings.Builder
 	b.WriteString(clean(string(e.Type), maxLabelBytes))
 	for i, f := range e.Info {
