@@ -215,6 +215,8 @@ func (d *Decoder) head(s *side, data []byte, at decode.Position, emit decode.Emi
 		return skipped + n
 	}
 	switch {
+	case m.lines == 0 && hasCTL(line):
+		err = errCTL
 	case m.lines == 0 && s.dir == decode.C2S:
 		err = m.parseRequestLine(line)
 	case m.lines == 0:

@@ -482,6 +482,8 @@ func TestSniff(t *testing.T) {
 		{decode.C2S, "GET /", decode.NeedMore},
 		{decode.C2S, "GET / HTTP/1.", decode.NeedMore},
 		{decode.C2S, long[:decode.SniffBytes], decode.Match},
+		{decode.C2S, ("FOO /" + strings.Repeat("a", 52) + " HTTP/1.1")[:decode.SniffBytes], decode.Match},
+		{decode.C2S, "FOO /" + strings.Repeat("a", 52) + " HTTP/2.0", decode.NoMatch},
 		{decode.C2S, "FOO /x HTTP/1.1\r\n", decode.Match},
 		{decode.C2S, "FOO /" + strings.Repeat("a", 100), decode.NoMatch},
 		{decode.C2S, "OPTIONS * HTTP/1.1\r\n", decode.Match},

@@ -104,16 +104,18 @@ func sniffRequest(b []byte, full bool) decode.Verdict {
 	}
 	rest := target[end+1:]
 	const ver = "HTTP/1.d"
+	// Cut inside the version by the window's end, the line is still
+	// method SP target SP "HTTP/...": enough.
 	for i := 0; i < len(ver); i++ {
 		if i >= len(rest) {
-			return decode.NeedMore
+			return matchIf(full)
 		}
 		if ok := ver[i] == 'd' && isDigit(rest[i]) || ver[i] == rest[i]; !ok {
 			return decode.NoMatch
 		}
 	}
 	if len(rest) == len(ver) {
-		return decode.NeedMore
+		return matchIf(full)
 	}
 	if c := rest[len(ver)]; c != '\r' && c != '\n' {
 		return decode.NoMatch

@@ -1,0 +1,157 @@
+package http1
+
+import (
+	"encoding/binary"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/internal/pcaptest"
+	"github.com/wiretrace/wiretrace/timeline"
+)
+
+// A fuzz input is a script of steps: each a 2-byte big-endian header (top
+// bit: direction, 1 = s2c; low 15 bits: length) and that many bytes. The
+// seeds are the first steps of every connection in these shared captures,
+// as the timeline's reassembly delivered them, each for the edge it brings:
+var seedCaptures = []string{
+	"tcp/zeek-http-206-zero-window.pcap",       // 206 partial content, keep-alive
+	"tcp/sv-tcp-rst-unacked-stream.pcap",       // long cookies, body with holes
+	"tcp/tcpdump-ipv4_tcp_http_xml.pcap",       // POST with an XML body
+	"tcp/sv-tcp-fastopen.pcap",                 // request on the SYN
+	"websocket/zeek-reply-ping-coalesced.pcap", // 101 and a frame in one segment
+	"websocket/sv-websocket-compressed.pcap",   // permessage-deflate upgrade
+	"http2/sv-http2-range.pcap",                // h2c upgrade, then HTTP/2
+}
+
+const maxSeed = 4 << 10
+
+// script encodes steps as a fuzz input.
+func script(steps []step) []byte {
+	var b []byte
+	for _, s := range steps {
+		data := s.data[:min(len(s.data), 1<<15-1)]
+		h := uint16(len(data))
+		if s.dir == decode.S2C {
+			h |= 1 << 15
+		}
+		b = binary.BigEndian.AppendUint16(b, h)
+		b = append(b, data...)
+	}
+	return b
+}
+
+// parseScript decodes a fuzz input; a short last step keeps what is there.
+func parseScript(b []byte) []step {
+	var steps []step
+	for len(b) >= 2 {
+		h := binary.BigEndian.Uint16(b)
+		n := min(int(h&(1<<15-1)), len(b)-2)
+		dir := decode.C2S
+		if h&(1<<15) != 0 {
+			dir = decode.S2C
+		}
+		steps = append(steps, step{dir: dir, data: string(b[2 : 2+n])})
+		b = b[2+n:]
+	}
+	return steps
+}
+
+// stepRecorder is a decoder that records the timeline's deliveries.
+type stepRecorder struct {
+	steps []step
+	size  int
+}
+
+func (r *stepRecorder) Data(dir decode.Dir, b []byte, _ decode.Position, _ decode.Emit) error {
+	if r.size < maxSeed {
+		r.steps = append(r.steps, step{dir: dir, data: string(b)})
+		r.size += len(b)
+	}
+	return nil
+}
+func (r *stepRecorder) Skip(decode.Dir, uint64, decode.Position, decode.Emit) {}
+func (r *stepRecorder) End(decode.Position, decode.Emit)                      {}
+
+// captureSeeds returns the scripts of every connection in the seed
+// captures.
+func captureSeeds(tb testing.TB) [][]byte {
+	var seeds [][]byte
+	for _, name := range seedCaptures {
+		var recs []*stepRecorder
+		reg := &decode.Registry{}
+		reg.Register(decode.Sniffer{Name: "rec", Sniff: func(decode.Dir, []byte) decode.Verdict { return decode.Match },
+			New: func() decode.StreamDecoder {
+				r := &stepRecorder{}
+				recs = append(recs, r)
+				return r
+			}})
+		pcaptest.Run(tb, pcaptest.Shared(tb, name), pcaptest.Options{Registry: reg}, func(*timeline.Event) {})
+		for _, r := range recs {
+			seeds = append(seeds, script(r.steps))
+		}
+	}
+	return seeds
+}
+
+// FuzzHTTP1 feeds a script whole and cut into 7-byte pieces, with small
+// caps so that they are hit. Invariants: no panic; the same events both
+// ways (a stop may be reported as a different cap or error, at a different
+// byte, so stops compare by direction only); every field renders; http1
+// events carry an exchange ordinal.
+func FuzzHTTP1(f *testing.F) {
+	for _, s := range captureSeeds(f) {
+		f.Add(s)
+	}
+	f.Add(script([]step{
+		c2s("GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\nxx"),
+		s2c("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x00"),
+	}))
+	f.Add(script([]step{
+		c2s("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: 1\r\n\r\n"),
+		s2c("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\nbody"),
+	}))
+	opts := Options{MaxHeaderBytes: 600, MaxLineLen: 200, MaxHeaders: 4, MaxString: 40, MaxPending: 4, MaxHold: 100}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		steps := parseScript(in)
+		whole := fuzzRun(t, opts, steps, whole)
+		cut := fuzzRun(t, opts, steps, func(n int) []int {
+			var s []int
+			for ; n > 7; n -= 7 {
+				s = append(s, 7)
+			}
+			return append(s, n)
+		})
+		if !slices.Equal(whole, cut) {
+			t.Fatalf("whole:\n%s\ncut:\n%s", strings.Join(whole, "\n"), strings.Join(cut, "\n"))
+		}
+	})
+}
+
+func fuzzRun(t *testing.T, opts Options, steps []step, split func(int) []int) []string {
+	var out []string
+	emit := func(e decode.Event) {
+		var b []byte
+		for _, f := range e.Info {
+			b = f.AppendValue(b)
+		}
+		if e.Layer == decode.LayerHTTP1 && e.Type != TypeTunnel && e.Stream < 1 {
+			t.Errorf("%s without an ordinal", e.Type)
+		}
+		if e.Layer == decode.LayerConn {
+			dir := e.Dir.String()
+			if f, ok := e.Info.Get("error"); ok {
+				dir, _, _ = strings.Cut(f.Str, ":")
+			}
+			out = append(out, dir+" stopped")
+			return
+		}
+		out = append(out, render(e))
+	}
+	d := NewDecoder(opts)
+	if err := feed(d, steps, split, emit); err != nil {
+		t.Fatalf("Data: %v", err)
+	}
+	return out
+}
