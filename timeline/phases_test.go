@@ -85,6 +85,8 @@ func TestPhases(t *testing.T) {
 		{"tls/zeek-tls13-hrr.pcap", 1, "tcp:1 tls:2 request:0"},
 		// Plain TCP: the request goes right after the handshake.
 		{"project:tcp-basic.pcapng", 1, "tcp:1 request:0 first-byte:1@tcp"},
+		// TCP Fast Open: the request rides on the SYN.
+		{"tcp/sv-tcp-fastopen.pcap", 2, "tcp:1 request:0! first-byte:1@tcp"},
 		// Picked up mid-stream: no phases.
 		{"tcp/tcpdump-ipv4_tcp_http_xml.pcap", 1, ""},
 	}
