@@ -15,10 +15,15 @@ import (
 
 const ccmBlock = 16
 
+// ccm keeps its blocks in scratch space, so that a record costs no
+// allocation but the CTR stream's: it is not safe for concurrent use (a
+// decoder's direction has its own).
 type ccm struct {
 	b         cipher.Block
 	tagSize   int // M: 4, 6, ..., 16
 	nonceSize int // 15 - L, L the size of the length field: 2 to 8
+
+	x, a, s, blk [ccmBlock]byte
 }
 
 var errCCMOpen = errors.New("tlsmsg: CCM: message authentication failed")
@@ -47,20 +52,20 @@ func (c *ccm) fits(n int) bool {
 	return l >= 8 || uint64(n) < 1<<(8*l)
 }
 
-// counter is the counter block A_i (RFC 3610 §2.3): flags L-1, the nonce,
-// i in the last L bytes.
-func (c *ccm) counter(nonce []byte, i uint64) [ccmBlock]byte {
-	var a [ccmBlock]byte
-	a[0] = byte(14 - c.nonceSize)
-	copy(a[1:], nonce)
-	binary.BigEndian.PutUint64(a[8:], binary.BigEndian.Uint64(a[8:])|i)
-	return a
+// counter sets c.a to the counter block A_i (RFC 3610 §2.3): flags L-1,
+// the nonce, i in the last L bytes.
+func (c *ccm) counter(nonce []byte, i uint64) {
+	c.a = [ccmBlock]byte{}
+	c.a[0] = byte(14 - c.nonceSize)
+	copy(c.a[1:], nonce)
+	binary.BigEndian.PutUint64(c.a[8:], binary.BigEndian.Uint64(c.a[8:])|i)
 }
 
-// mac is the CBC-MAC T over B_0, the encoded additional data and the
-// message, each zero-padded to the block (RFC 3610 §2.2).
-func (c *ccm) mac(nonce, msg, ad []byte) [ccmBlock]byte {
-	var x [ccmBlock]byte
+// mac sets c.x to the CBC-MAC T over B_0, the encoded additional data and
+// the message, each zero-padded to the block (RFC 3610 §2.2).
+func (c *ccm) mac(nonce, msg, ad []byte) {
+	x := &c.x
+	*x = [ccmBlock]byte{}
 	x[0] = byte((c.tagSize-2)/2<<3 | (14 - c.nonceSize))
 	if len(ad) > 0 {
 		x[0] |= 1 << 6
@@ -88,36 +93,34 @@ func (c *ccm) mac(nonce, msg, ad []byte) [ccmBlock]byte {
 			h = hdr[:10]
 		}
 		// The first block: the length, then as much of a as fits.
-		var blk [ccmBlock]byte
-		k := copy(blk[copy(blk[:], h):], ad)
-		subtle.XORBytes(x[:], x[:], blk[:])
+		c.blk = [ccmBlock]byte{}
+		k := copy(c.blk[copy(c.blk[:], h):], ad)
+		subtle.XORBytes(x[:], x[:], c.blk[:])
 		c.b.Encrypt(x[:], x[:])
-		c.cbc(&x, ad[k:])
+		c.cbc(ad[k:])
 	}
-	c.cbc(&x, msg)
-	return x
+	c.cbc(msg)
 }
 
-// cbc chains b, zero-padded, into x.
-func (c *ccm) cbc(x *[ccmBlock]byte, b []byte) {
+// cbc chains b, zero-padded, into c.x.
+func (c *ccm) cbc(b []byte) {
 	for len(b) > 0 {
-		n := subtle.XORBytes(x[:], x[:], b) // min(16, len(b)) bytes
+		n := subtle.XORBytes(c.x[:], c.x[:], b) // min(16, len(b)) bytes
 		b = b[n:]
-		c.b.Encrypt(x[:], x[:])
+		c.b.Encrypt(c.x[:], c.x[:])
 	}
 }
 
 // ctr XORs src with the key stream S_1, S_2, ... into dst.
 func (c *ccm) ctr(dst, src, nonce []byte) {
-	a := c.counter(nonce, 1)
-	cipher.NewCTR(c.b, a[:]).XORKeyStream(dst, src)
+	c.counter(nonce, 1)
+	cipher.NewCTR(c.b, c.a[:]).XORKeyStream(dst, src)
 }
 
-// tagMask is S_0, which encrypts the tag.
-func (c *ccm) tagMask(nonce []byte) [ccmBlock]byte {
-	s := c.counter(nonce, 0)
-	c.b.Encrypt(s[:], s[:])
-	return s
+// tagMask sets c.s to S_0, which encrypts the tag.
+func (c *ccm) tagMask(nonce []byte) {
+	c.counter(nonce, 0)
+	c.b.Encrypt(c.s[:], c.a[:])
 }
 
 // Seal implements cipher.AEAD.
@@ -125,11 +128,11 @@ func (c *ccm) Seal(dst, nonce, plaintext, ad []byte) []byte {
 	if len(nonce) != c.nonceSize || !c.fits(len(plaintext)) {
 		panic("tlsmsg: CCM: bad nonce or message length")
 	}
-	t := c.mac(nonce, plaintext, ad)
-	s := c.tagMask(nonce)
+	c.mac(nonce, plaintext, ad)
+	c.tagMask(nonce)
 	ret, out := grow(dst, len(plaintext)+c.tagSize)
 	c.ctr(out, plaintext, nonce)
-	subtle.XORBytes(out[len(plaintext):], t[:c.tagSize], s[:c.tagSize])
+	subtle.XORBytes(out[len(plaintext):], c.x[:c.tagSize], c.s[:c.tagSize])
 	return ret
 }
 
@@ -142,10 +145,11 @@ func (c *ccm) Open(dst, nonce, ciphertext, ad []byte) ([]byte, error) {
 	ct, tag := ciphertext[:len(ciphertext)-c.tagSize], ciphertext[len(ciphertext)-c.tagSize:]
 	ret, out := grow(dst, len(ct))
 	c.ctr(out, ct, nonce)
-	t := c.mac(nonce, out, ad)
-	s := c.tagMask(nonce)
-	subtle.XORBytes(t[:c.tagSize], t[:c.tagSize], s[:c.tagSize])
-	if subtle.ConstantTimeCompare(t[:c.tagSize], tag) != 1 {
+	c.mac(nonce, out, ad)
+	c.tagMask(nonce)
+	t := c.x[:c.tagSize]
+	subtle.XORBytes(t, t, c.s[:c.tagSize])
+	if subtle.ConstantTimeCompare(t, tag) != 1 {
 		clear(out)
 		return nil, errCCMOpen
 	}

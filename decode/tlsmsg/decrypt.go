@@ -118,13 +118,16 @@ func expandLabel(h func() hash.Hash, secret []byte, label string, n int) []byte 
 	return out
 }
 
-// trafficKeys is one direction's record protection state.
+// trafficKeys is one direction's record protection state, with scratch
+// space so that opening a record does not allocate.
 type trafficKeys struct {
 	suite  *suite13
 	secret []byte
 	aead   cipher.AEAD
 	iv     [12]byte
 	seq    uint64
+	nonce  [12]byte
+	hdr    [5]byte
 }
 
 // newTrafficKeys derives key and iv from a traffic secret (RFC 8446 §7.3).
@@ -153,15 +156,14 @@ func (k *trafficKeys) open(dst []byte, r *Record) ([]byte, error) {
 	if len(r.Fragment) < k.aead.Overhead() {
 		return nil, errAuth
 	}
-	var nonce [12]byte
-	nonce = k.iv
+	k.nonce = k.iv
 	var seq [8]byte
 	binary.BigEndian.PutUint64(seq[:], k.seq)
 	for i := range seq {
-		nonce[4+i] ^= seq[i]
+		k.nonce[4+i] ^= seq[i]
 	}
-	hdr := [5]byte{byte(r.Type), byte(r.Version >> 8), byte(r.Version), byte(len(r.Fragment) >> 8), byte(len(r.Fragment))}
-	pt, err := k.aead.Open(dst, nonce[:], r.Fragment, hdr[:])
+	k.hdr = [5]byte{byte(r.Type), byte(r.Version >> 8), byte(r.Version), byte(len(r.Fragment) >> 8), byte(len(r.Fragment))}
+	pt, err := k.aead.Open(dst, k.nonce[:], r.Fragment, k.hdr[:])
 	if err != nil {
 		return nil, errAuth
 	}

@@ -130,17 +130,23 @@ func prf10(secret, seed []byte, n int) []byte {
 	return out
 }
 
-// keys12 is one direction's TLS 1.2 record protection state.
+// keys12 is one direction's TLS 1.2 record protection state, with
+// scratch space so that opening a record does not allocate.
 type keys12 struct {
 	s       *suite12
 	aead    cipher.AEAD
 	block   cipher.Block
+	cbc     cipher.BlockMode // block's CBC decrypter, when it can take a new IV
 	rc4     *rc4.Cipher
-	macKey  []byte
+	mac     hash.Hash // HMAC with the MAC key (CBC, RC4)
 	iv      []byte
 	seq     uint64
 	etm     bool // encrypt_then_mac (RFC 7366)
 	deflate bool // DEFLATE record compression (RFC 3749)
+
+	nonce [12]byte
+	ad    [13]byte
+	sum   [sha512.Size]byte
 }
 
 // newKeys12 derives both directions' keys from the master secret
@@ -167,7 +173,9 @@ func newKeys12(s *suite12, v Version, master, clientRandom, serverRandom []byte,
 	var out [2]*keys12
 	for i := range out {
 		k := &keys12{s: s, etm: etm}
-		k.macKey = kb[i*macLen : (i+1)*macLen]
+		if s.mac != nil {
+			k.mac = hmac.New(s.mac, kb[i*macLen:(i+1)*macLen])
+		}
 		key := kb[2*macLen+i*s.keyLen : 2*macLen+(i+1)*s.keyLen]
 		k.iv = kb[2*(macLen+s.keyLen)+i*s.ivLen : 2*(macLen+s.keyLen)+(i+1)*s.ivLen]
 		var err error
@@ -186,6 +194,12 @@ func newKeys12(s *suite12, v Version, master, clientRandom, serverRandom []byte,
 				nb = aes.NewCipher
 			}
 			k.block, err = nb(key)
+			if err == nil {
+				k.cbc = cipher.NewCBCDecrypter(k.block, make([]byte, k.block.BlockSize()))
+				if _, ok := k.cbc.(ivSetter); !ok {
+					k.cbc = nil
+				}
+			}
 		case kindRC4:
 			k.rc4, err = rc4.NewCipher(key)
 		}
@@ -197,25 +211,39 @@ func newKeys12(s *suite12, v Version, master, clientRandom, serverRandom []byte,
 	return out, nil
 }
 
-// additional builds seq_num + type + version + length (RFC 5246 §6.2.3.3).
-func additional(seq uint64, r *Record, n int) []byte {
-	var ad [13]byte
-	binary.BigEndian.PutUint64(ad[:], seq)
-	ad[8], ad[9], ad[10] = byte(r.Type), byte(r.Version>>8), byte(r.Version)
-	ad[11], ad[12] = byte(n>>8), byte(n)
-	return ad[:]
+// ivSetter is the method crypto/cipher's CBC modes have to take a new
+// IV without a new BlockMode.
+type ivSetter interface{ SetIV([]byte) }
+
+// additional builds seq_num + type + version + length (RFC 5246 §6.2.3.3)
+// in k's scratch space.
+func (k *keys12) additional(r *Record, n int) []byte {
+	binary.BigEndian.PutUint64(k.ad[:], k.seq)
+	k.ad[8], k.ad[9], k.ad[10] = byte(r.Type), byte(r.Version>>8), byte(r.Version)
+	k.ad[11], k.ad[12] = byte(n>>8), byte(n)
+	return k.ad[:]
 }
 
-// open decrypts and authenticates one TLSCiphertext.
-func (k *keys12) open(r *Record) ([]byte, error) {
+// macSum is the HMAC of the record's additional data and data.
+func (k *keys12) macSum(r *Record, data []byte) []byte {
+	k.mac.Reset()
+	k.mac.Write(k.additional(r, len(data)))
+	k.mac.Write(data)
+	return k.mac.Sum(k.sum[:0])
+}
+
+// open decrypts and authenticates one TLSCiphertext, appending the
+// plaintext to dst.
+func (k *keys12) open(dst []byte, r *Record) ([]byte, error) {
 	f := r.Fragment
 	switch k.s.kind {
 	case kindExplicit:
 		if len(f) < 8+k.aead.Overhead() {
 			return nil, errAuth
 		}
-		nonce := append(append(make([]byte, 0, 12), k.iv...), f[:8]...)
-		pt, err := k.aead.Open(nil, nonce, f[8:], additional(k.seq, r, len(f)-8-k.aead.Overhead()))
+		copy(k.nonce[:], k.iv)
+		copy(k.nonce[4:], f[:8])
+		pt, err := k.aead.Open(dst, k.nonce[:], f[8:], k.additional(r, len(f)-8-k.aead.Overhead()))
 		if err != nil {
 			return nil, errAuth
 		}
@@ -225,13 +253,13 @@ func (k *keys12) open(r *Record) ([]byte, error) {
 		if len(f) < k.aead.Overhead() {
 			return nil, errAuth
 		}
-		nonce := append([]byte(nil), k.iv...)
+		copy(k.nonce[:], k.iv)
 		var seq [8]byte
 		binary.BigEndian.PutUint64(seq[:], k.seq)
 		for i := range seq {
-			nonce[4+i] ^= seq[i]
+			k.nonce[4+i] ^= seq[i]
 		}
-		pt, err := k.aead.Open(nil, nonce, f, additional(k.seq, r, len(f)-k.aead.Overhead()))
+		pt, err := k.aead.Open(dst, k.nonce[:], f, k.additional(r, len(f)-k.aead.Overhead()))
 		if err != nil {
 			return nil, errAuth
 		}
@@ -239,24 +267,22 @@ func (k *keys12) open(r *Record) ([]byte, error) {
 		return pt, nil
 	}
 	if k.s.kind == kindRC4 {
-		return k.openRC4(r)
+		return k.openRC4(dst, r)
 	}
-	return k.openCBC(r)
+	return k.openCBC(dst, r)
 }
 
 // openRC4 handles GenericStreamCipher (RFC 5246 §6.2.3.1): content then
 // MAC, under one keystream per direction.
-func (k *keys12) openRC4(r *Record) ([]byte, error) {
-	mac := hmac.New(k.s.mac, k.macKey)
-	if len(r.Fragment) < mac.Size() {
+func (k *keys12) openRC4(dst []byte, r *Record) ([]byte, error) {
+	macLen := k.mac.Size()
+	if len(r.Fragment) < macLen {
 		return nil, errAuth
 	}
-	pt := make([]byte, len(r.Fragment))
+	_, pt := grow(dst, len(r.Fragment))
 	k.rc4.XORKeyStream(pt, r.Fragment)
-	content := pt[:len(pt)-mac.Size()]
-	mac.Write(additional(k.seq, r, len(content)))
-	mac.Write(content)
-	if !hmac.Equal(mac.Sum(nil), pt[len(content):]) {
+	content := pt[:len(pt)-macLen]
+	if !hmac.Equal(k.macSum(r, content), pt[len(content):]) {
 		return nil, errAuth
 	}
 	k.seq++
@@ -265,11 +291,10 @@ func (k *keys12) openRC4(r *Record) ([]byte, error) {
 
 // openCBC handles GenericBlockCipher (RFC 5246 §6.2.3.2) with an explicit
 // IV (TLS 1.1 and later) or the chained one (TLS 1.0).
-func (k *keys12) openCBC(r *Record) ([]byte, error) {
+func (k *keys12) openCBC(dst []byte, r *Record) ([]byte, error) {
 	f := r.Fragment
 	bs := k.block.BlockSize()
-	mac := hmac.New(k.s.mac, k.macKey)
-	macLen := mac.Size()
+	macLen := k.mac.Size()
 	explicit := r.Version >= VersionTLS11
 	if k.etm {
 		// RFC 7366 §3: MAC(MAC_write_key, seq_num + type + version +
@@ -278,12 +303,10 @@ func (k *keys12) openCBC(r *Record) ([]byte, error) {
 			return nil, errAuth
 		}
 		c := f[:len(f)-macLen]
-		mac.Write(additional(k.seq, r, len(c)))
-		mac.Write(c)
-		if !hmac.Equal(mac.Sum(nil), f[len(c):]) {
+		if !hmac.Equal(k.macSum(r, c), f[len(c):]) {
 			return nil, errAuth
 		}
-		pt, err := k.cbcDecrypt(c, explicit)
+		pt, err := k.cbcDecrypt(dst, c, explicit)
 		if err != nil {
 			return nil, err
 		}
@@ -297,7 +320,7 @@ func (k *keys12) openCBC(r *Record) ([]byte, error) {
 	if len(f) < bs || len(f)%bs != 0 {
 		return nil, errAuth
 	}
-	pt, err := k.cbcDecrypt(f, explicit)
+	pt, err := k.cbcDecrypt(dst, f, explicit)
 	if err != nil {
 		return nil, err
 	}
@@ -311,16 +334,16 @@ func (k *keys12) openCBC(r *Record) ([]byte, error) {
 		}
 	}
 	content := pt[:len(pt)-n-macLen]
-	mac.Write(additional(k.seq, r, len(content)))
-	mac.Write(content)
-	if subtle.ConstantTimeCompare(mac.Sum(nil), pt[len(content):len(content)+macLen]) != 1 {
+	if subtle.ConstantTimeCompare(k.macSum(r, content), pt[len(content):len(content)+macLen]) != 1 {
 		return nil, errAuth
 	}
 	k.seq++
 	return content, nil
 }
 
-func (k *keys12) cbcDecrypt(c []byte, explicit bool) ([]byte, error) {
+// cbcDecrypt decrypts c into dst's spare capacity. The TLS 1.0 chained IV
+// advances even when the record then fails.
+func (k *keys12) cbcDecrypt(dst, c []byte, explicit bool) ([]byte, error) {
 	bs := k.block.BlockSize()
 	iv := k.iv
 	if explicit {
@@ -332,8 +355,13 @@ func (k *keys12) cbcDecrypt(c []byte, explicit bool) ([]byte, error) {
 	if len(c) == 0 {
 		return nil, errAuth
 	}
-	pt := make([]byte, len(c))
-	cipher.NewCBCDecrypter(k.block, iv).CryptBlocks(pt, c)
+	_, pt := grow(dst, len(c))
+	if k.cbc != nil {
+		k.cbc.(ivSetter).SetIV(iv)
+		k.cbc.CryptBlocks(pt, c)
+	} else {
+		cipher.NewCBCDecrypter(k.block, iv).CryptBlocks(pt, c)
+	}
 	if !explicit {
 		k.iv = append(k.iv[:0:0], c[len(c)-bs:]...)
 	}
@@ -350,7 +378,11 @@ func (d *Decoder) decrypt12(dir decode.Dir, r *Record, at decode.Position, emit 
 	if d.k12[dir.Index()] == nil && !d.install12(dir, at, emit) {
 		return false
 	}
-	pt, err := d.k12[dir.Index()].open(r)
+	if cap(d.plain) < len(r.Fragment)+1 {
+		// Room for the plaintext and the type byte inner takes after it.
+		d.plain = make([]byte, 0, len(r.Fragment)+1)
+	}
+	pt, err := d.k12[dir.Index()].open(d.plain[:0], r)
 	if err != nil {
 		d.keysEvent(dir, KeysWrong, "a record failed to authenticate with the logged master secret", at, emit)
 		return false

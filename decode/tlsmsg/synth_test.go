@@ -3,7 +3,6 @@ package tlsmsg
 import (
 	"bytes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -98,21 +97,18 @@ func (k *keys12) seal(typ ContentType, v Version, pt []byte) []byte {
 	switch k.s.kind {
 	case kindExplicit:
 		nonce := append(append([]byte(nil), k.iv...), seq[:]...)
-		out = k.aead.Seal(seq[:], nonce, pt, additional(k.seq, r, len(pt)))
+		out = k.aead.Seal(seq[:], nonce, pt, k.additional(r, len(pt)))
 	case kindChaCha:
 		nonce := append([]byte(nil), k.iv...)
 		for i := range seq {
 			nonce[4+i] ^= seq[i]
 		}
-		out = k.aead.Seal(nil, nonce, pt, additional(k.seq, r, len(pt)))
+		out = k.aead.Seal(nil, nonce, pt, k.additional(r, len(pt)))
 	case kindCBC:
-		mac := hmac.New(k.s.mac, k.macKey)
 		bs := k.block.BlockSize()
 		data := append([]byte(nil), pt...)
 		if !k.etm {
-			mac.Write(additional(k.seq, r, len(pt)))
-			mac.Write(pt)
-			data = mac.Sum(data)
+			data = append(data, k.macSum(r, pt)...)
 		}
 		pad := bs - (len(data)+1)%bs
 		for range pad + 1 {
@@ -123,9 +119,7 @@ func (k *keys12) seal(typ ContentType, v Version, pt []byte) []byte {
 		cipher.NewCBCEncrypter(k.block, iv).CryptBlocks(data, data)
 		out = append(iv, data...)
 		if k.etm {
-			mac.Write(additional(k.seq, r, len(out)))
-			mac.Write(out)
-			out = mac.Sum(out)
+			out = append(out, k.macSum(r, out)...)
 		}
 	default:
 		panic("seal: unsupported kind")
@@ -205,17 +199,24 @@ func interleave(c2s, s2c []byte) []chunk {
 // fuzz seeds and benchmarks built on them reach the plaintext.
 func TestSynth(t *testing.T) {
 	for _, h := range []synthHello{
-		{suite: 0x009C, ems: true},
-		{suite: 0x009D, ems: true}, // SHA-384 session hash
-		{suite: 0x003D, ems: true, etm: true},
-		{suite: 0x002F},
-		{suite: 0xCCA8},
-		{suite: 0xC0A0, ems: true}, // AES-128-CCM-8
-		{suite: 0xC09D},            // AES-256-CCM
+		{version: VersionTLS12, suite: 0x009C, ems: true},
+		{version: VersionTLS12, suite: 0x009D, ems: true}, // SHA-384 session hash
+		{version: VersionTLS12, suite: 0x003D, ems: true, etm: true},
+		{version: VersionTLS12, suite: 0x002F},
+		{version: VersionTLS12, suite: 0xCCA8},
+		{version: VersionTLS12, suite: 0xC0A0, ems: true}, // AES-128-CCM-8
+		{version: VersionTLS12, suite: 0xC09D},            // AES-256-CCM
+		{version: VersionTLS13, suite: 0x1301}, {version: VersionTLS13, suite: 0x1302},
+		{version: VersionTLS13, suite: 0x1303}, {version: VersionTLS13, suite: 0x1304},
+		{version: VersionTLS13, suite: 0x1305},
 	} {
 		t.Run(h.suite.String(), func(t *testing.T) {
 			data := [][]byte{[]byte("one"), make([]byte, 1<<14)}
-			c2s, s2c, kl := synth12(t, h, data)
+			synth := synth12
+			if h.version == VersionTLS13 {
+				synth = synth13
+			}
+			c2s, s2c, kl := synth(t, h, data)
 			keys := &keylog.Store{}
 			keys.Add(strings.NewReader(kl), "synth")
 			evs, next := decryptChunks(t, interleave(c2s, s2c), keys)
@@ -225,9 +226,47 @@ func TestSynth(t *testing.T) {
 			if want := append([]byte("one"), data[1]...); !bytes.Equal(next.got[0], want) {
 				t.Errorf("client plaintext: %d bytes; want %d", len(next.got[0]), len(want))
 			}
-			if string(next.got[1]) != "answer" {
+			if h.version == VersionTLS12 && string(next.got[1]) != "answer" {
 				t.Errorf("server plaintext %q; want answer", next.got[1])
 			}
 		})
 	}
+}
+
+// seal protects one TLS 1.3 record of content type typ (RFC 8446 §5.2).
+func (k *trafficKeys) seal(typ ContentType, pt []byte) []byte {
+	inner := append(append(make([]byte, 0, len(pt)+1+k.aead.Overhead()), pt...), byte(typ))
+	n := len(inner) + k.aead.Overhead()
+	hdr := []byte{byte(ContentApplicationData), 3, 3, byte(n >> 8), byte(n)}
+	nonce := k.iv
+	for i := range 8 {
+		nonce[4+i] ^= byte(k.seq >> (56 - 8*i))
+	}
+	k.seq++
+	return append(hdr, k.aead.Seal(inner[:0], nonce[:], inner, hdr)...)
+}
+
+// synth13 is a TLS 1.3 connection's start: the hellos, then the client's
+// records of data (each one record) under its handshake traffic secret,
+// which the key log gives; the decoder takes them as data in the
+// handshake epoch.
+func synth13(tb testing.TB, h synthHello, data [][]byte) (c2s, s2c []byte, keyLog string) {
+	tb.Helper()
+	h.version = VersionTLS13
+	s := findSuite13(h.suite)
+	secret := make([]byte, s.hash().Size())
+	for i := range secret {
+		secret[i] = byte(i) ^ h.cr[0]
+	}
+	keyLog = fmt.Sprintf("CLIENT_HANDSHAKE_TRAFFIC_SECRET %x %x\n", h.cr, secret)
+	k, err := newTrafficKeys(s, secret)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c2s = plainRecord(ContentHandshake, VersionTLS10, h.clientHello())
+	s2c = plainRecord(ContentHandshake, VersionTLS12, h.serverHello())
+	for _, d := range data {
+		c2s = append(c2s, k.seal(ContentApplicationData, d)...)
+	}
+	return c2s, s2c, keyLog
 }
