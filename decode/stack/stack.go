@@ -3,8 +3,8 @@
 // knowledge and HTTP/1.x on the bare stream; the same HTTP decoders on
 // TLS's decrypted application data (ALPN h2 or http/1.1 is recognised from
 // the plaintext's first bytes); and the protocol switches HTTP/1.1 makes:
-// h2c after "Upgrade: h2c", and a CONNECT tunnel, whose bytes are sniffed
-// again (usually TLS).
+// WebSocket and h2c after an Upgrade, and a CONNECT tunnel, whose bytes
+// are sniffed again (usually TLS).
 //
 // It is wiring only: each decoder is used through its public API, and
 // none of them knows about the others.
@@ -16,6 +16,7 @@ import (
 	"github.com/wiretrace/wiretrace/decode/http1"
 	"github.com/wiretrace/wiretrace/decode/keylog"
 	"github.com/wiretrace/wiretrace/decode/tlsmsg"
+	"github.com/wiretrace/wiretrace/decode/ws"
 )
 
 // Options configure the decoders. Zero values take each decoder's
@@ -25,6 +26,7 @@ type Options struct {
 	Keys  *keylog.Store
 	HTTP1 http1.Options // its Upgrade hook is set by Registry
 	H2    h2.Options
+	WS    ws.Options
 }
 
 // maxTunnelDepth bounds CONNECT tunnels nested in tunnels.
@@ -60,7 +62,7 @@ func addHTTP(reg *decode.Registry, opts Options, depth int) {
 	reg.Register(h2.NewSniffer(opts.H2))
 	o1 := opts.HTTP1
 	o1.Upgrade = func(u *http1.Upgrade, emit decode.Emit) decode.StreamDecoder {
-		return upgrade(opts, depth, u)
+		return upgrade(opts, depth, u, emit)
 	}
 	reg.Register(http1.NewSniffer(o1))
 }
@@ -68,8 +70,10 @@ func addHTTP(reg *decode.Registry, opts Options, depth int) {
 // upgrade picks the decoder that takes over after an HTTP/1.1 protocol
 // switch, or nil when wiretrace does not decode the new protocol (the
 // http1 decoder then counts the bytes).
-func upgrade(opts Options, depth int, u *http1.Upgrade) decode.StreamDecoder {
+func upgrade(opts Options, depth int, u *http1.Upgrade, emit decode.Emit) decode.StreamDecoder {
 	switch u.Protocol {
+	case "websocket":
+		return ws.New(ws.FromHeaders(u.Request, u.Response, u.At), opts.WS, emit)
 	case "h2c":
 		settings, err := h2.DecodeSettingsHeader(u.Request.Get("Http2-Settings"))
 		if err != nil {
