@@ -541,7 +541,7 @@ func (d *Decoder) switchProtocols(s *side, ex *exchange, at decode.Position, emi
 	if d.opts.Upgrade != nil {
 		u := &Upgrade{
 			Protocol: proto, Request: header(ex.reqFields), Response: header(m.fields),
-			Method: ex.method, Target: cut(ex.target, d.opts.MaxString), At: at,
+			Method: ex.method, Target: ex.target, At: at,
 		}
 		d.next = d.opts.Upgrade(u, emit)
 	}

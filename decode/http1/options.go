@@ -69,8 +69,8 @@ type Upgrade struct {
 	// Request and Response hold the two heads' fields, names in canonical
 	// form, values as sent.
 	Request, Response http.Header
-	// Method and Target are the request line's; Target is cut to
-	// Options.MaxString.
+	// Method and Target are the request line's, as sent (at most
+	// Options.MaxLineLen bytes).
 	Method, Target string
 	// At is where the switching response's head ended.
 	At decode.Position
