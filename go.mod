@@ -3,6 +3,7 @@ module github.com/wiretrace/wiretrace
 go 1.26.8
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/gopacket/gopacket v1.7.7
 	github.com/packetcap/go-pcap v0.0.0-20240528124601-8c87ecf5dbc5
 	github.com/spf13/cobra v1.10.2
@@ -13,4 +14,7 @@ require (
 	golang.org/x/term v0.47.0
 )
 
-require github.com/inconshreveable/mousetrap v1.1.0 // indirect
+require (
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+)
