@@ -64,11 +64,13 @@ type Decoder struct {
 	// maxID is the highest stream ID the client opened (0) and the
 	// server promised (1): lower IDs not in streams are closed.
 	maxID [2]uint32
-	// initWin is the initial stream window each direction's sender
-	// starts a stream with: the peer's SETTINGS_INITIAL_WINDOW_SIZE.
+	// initWin is the initial stream window of each direction's sender:
+	// the peer's SETTINGS_INITIAL_WINDOW_SIZE.
 	initWin [2]int64
 	// connWin is each direction's sender's connection window.
 	connWin [2]int64
+
+	goaways [2]goawaySeen
 
 	requests   int
 	streamsCap bool // the MaxStreams cap event was emitted
@@ -309,7 +311,18 @@ func (d *Decoder) Window(dir decode.Dir, stream uint32) (win int64, ok bool) {
 	if st == nil {
 		return 0, false
 	}
-	return st.win[dir.Index()], true
+	return d.streamWindow(st, dir.Index()), true
+}
+
+// streamWindow is a stream's window for the sender of direction index i:
+// the current initial window plus the stream's WINDOW_UPDATEs less its
+// DATA.
+func (d *Decoder) streamWindow(st *stream, i int) int64 { return d.initWin[i] + st.adj[i] }
+
+// goawaySeen is the last GOAWAY of a direction that closed streams.
+type goawaySeen struct {
+	seen      bool
+	last, max uint32 // its last stream ID; the highest stream ID then
 }
 
 // frameReader hands the Framer one buffered frame: the header, then the

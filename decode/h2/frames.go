@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 
 	"golang.org/x/net/http2"
@@ -27,7 +28,16 @@ func (d *Decoder) frameEvent(s *dirState, typ decode.Type, at decode.Position) d
 			e.Flags = decode.FlagReply
 		}
 	}
-	e.Info = make(decode.Info, 0, 8)
+	// Room for the fields each type usually gets: header blocks many,
+	// most frames a few.
+	n := 6
+	switch s.fh.Type {
+	case http2.FrameHeaders, http2.FramePushPromise, http2.FrameContinuation:
+		n = 20
+	case http2.FrameSettings:
+		n = 10
+	}
+	e.Info = make(decode.Info, 0, n)
 	if names := flagNames(s.fh.Type, s.fh.Flags); names != nil {
 		e.Info = append(e.Info, decode.Strings("flags", names))
 	}
@@ -172,11 +182,11 @@ func (d *Decoder) data(s *dirState, at decode.Position, emit decode.Emit) {
 	d.connWin[i] -= n
 	st := d.streams[id]
 	if st != nil && id != 0 {
-		st.win[i] -= n
-		e.Info = append(e.Info, decode.Int("stream_window", st.win[i]))
+		st.adj[i] -= n
+		e.Info = append(e.Info, decode.Int("stream_window", d.streamWindow(st, i)))
 	}
 	e.Info = append(e.Info, decode.Int("conn_window", d.connWin[i]))
-	if d.connWin[i] <= 0 || st != nil && st.win[i] <= 0 {
+	if d.connWin[i] <= 0 || st != nil && d.streamWindow(st, i) <= 0 {
 		e.Info = append(e.Info, decode.Bool("window_exhausted", true))
 	}
 	if st != nil {
@@ -207,9 +217,10 @@ func (d *Decoder) windowUpdate(dir decode.Dir, id uint32, inc int64, info decode
 		d.connWin[i] += inc
 		over = d.connWin[i] > 1<<31-1
 	} else if st := d.streams[id]; st != nil {
-		st.win[i] += inc
-		over = st.win[i] > 1<<31-1
-		info = append(info, decode.Int("stream_window", st.win[i]))
+		st.adj[i] += inc
+		w := d.streamWindow(st, i)
+		over = w > 1<<31-1
+		info = append(info, decode.Int("stream_window", w))
 	}
 	info = append(info, decode.Int("conn_window", d.connWin[i]))
 	if over {
@@ -247,7 +258,9 @@ func (d *Decoder) settings(s *dirState, f *http2.SettingsFrame, e *decode.Event,
 	f.ForeachSetting(func(set http2.Setting) error {
 		key := settingKey(set.ID)
 		if key == "" {
-			unknown = append(unknown, "0x"+strconv.FormatUint(uint64(set.ID), 16)+"="+strconv.FormatUint(uint64(set.Val), 10))
+			if len(unknown) < d.opts.MaxHeaders {
+				unknown = append(unknown, "0x"+strconv.FormatUint(uint64(set.ID), 16)+"="+strconv.FormatUint(uint64(set.Val), 10))
+			}
 		} else {
 			e.Info = setField(e.Info, decode.Uint(key, uint64(set.Val)))
 		}
@@ -286,13 +299,9 @@ func (d *Decoder) applySetting(s *dirState, set http2.Setting, at decode.Positio
 		}
 	case http2.SettingInitialWindowSize:
 		// Every stream window of the other direction's sender moves by
-		// the difference (RFC 9113 §6.9.2).
-		i := peer.Index()
-		delta := int64(set.Val) - d.initWin[i]
-		d.initWin[i] = int64(set.Val)
-		for _, st := range d.streams {
-			st.win[i] += delta
-		}
+		// the difference (RFC 9113 §6.9.2): windows are kept relative to
+		// the initial size.
+		d.initWin[peer.Index()] = int64(set.Val)
 	case http2.SettingMaxFrameSize:
 		if set.Val >= 16384 && set.Val <= maxFramePayload {
 			s.maxFrame = set.Val
@@ -319,17 +328,30 @@ func (d *Decoder) tableBound(s *dirState) {
 // goAway closes the streams a GOAWAY from dir says were not processed:
 // those the receiver initiated above lastID (RFC 9113 §6.8).
 func (d *Decoder) goAway(dir decode.Dir, lastID uint32, at decode.Position, emit decode.Emit) {
-	parity := uint32(1) // the server's GOAWAY: client streams, odd
+	side, parity := 0, uint32(1) // the server's GOAWAY: client streams, odd
 	if dir == decode.C2S {
-		parity = 0
+		side, parity = 1, 0
 	}
-	for _, id := range d.sortedStreams() {
-		st := d.streams[id]
+	// Streams above lastID that were there at an earlier GOAWAY with
+	// the same or a lower lastID are closed already: repeated GOAWAY
+	// frames cost no walk through the stream table.
+	g := &d.goaways[dir.Index()]
+	if d.maxID[side] <= lastID || g.seen && lastID >= g.last && d.maxID[side] == g.max {
+		return
+	}
+	*g = goawaySeen{seen: true, last: lastID, max: d.maxID[side]}
+	var ids []uint32
+	for id, st := range d.streams {
 		if id%2 == parity && id > lastID && st.state != stateClosed {
-			st.state = stateClosed
-			st.goaway = true
-			d.settle(st, at, emit)
+			ids = append(ids, id)
 		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		st := d.streams[id]
+		st.state = stateClosed
+		st.goaway = true
+		d.settle(st, at, emit)
 	}
 }
 

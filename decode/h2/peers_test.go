@@ -74,7 +74,7 @@ func (c recConn) Write(b []byte) (int, error) {
 
 // h2cServer serves handler with x/net's HTTP/2 server (prior knowledge)
 // on a loopback listener; shutdown starts a graceful shutdown (GOAWAY).
-func h2cServer(t *testing.T, handler http.Handler, conf *http2.Server) (addr string, shutdown func()) {
+func h2cServer(t testing.TB, handler http.Handler, conf *http2.Server) (addr string, shutdown func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

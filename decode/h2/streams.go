@@ -16,8 +16,9 @@ import (
 type stream struct {
 	id    uint32
 	state streamState
-	// win is the flow-control window of each direction's sender.
-	win [2]int64
+	// adj is what each direction's flow-control window on the stream
+	// differs from the initial window by: WINDOW_UPDATE less DATA.
+	adj [2]int64
 
 	pushed bool
 	assoc  uint32 // pushed: the stream the PUSH_PROMISE came on
@@ -58,7 +59,7 @@ func (d *Decoder) openStream(id uint32, state streamState, at decode.Position, e
 		}
 		return nil
 	}
-	st := &stream{id: id, state: state, win: d.initWin}
+	st := &stream{id: id, state: state}
 	d.streams[id] = st
 	return st
 }

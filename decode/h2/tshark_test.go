@@ -112,6 +112,19 @@ func registry(keys *keylog.Store) *decode.Registry {
 // events.
 func runCapture(t testing.TB, path string, keys *keylog.Store) []timeline.Event {
 	t.Helper()
+	var evs []timeline.Event
+	sink := timeline.SinkFunc(func(ev *timeline.Event) error {
+		evs = append(evs, *ev)
+		return nil
+	})
+	feedCapture(t, path, keys, timeline.New(timeline.Options{Registry: registry(keys)}, sink))
+	return evs
+}
+
+// feedCapture reads a capture into a timeline Builder, giving its
+// Decryption Secrets Blocks to keys.
+func feedCapture(t testing.TB, path string, keys *keylog.Store, b *timeline.Builder) {
+	t.Helper()
 	fopts := capture.FileOptions{}
 	if keys != nil {
 		fopts.OnSecrets = func(typ uint32, data []byte) { keys.AddDSB(typ, data, "dsb") }
@@ -121,12 +134,6 @@ func runCapture(t testing.TB, path string, keys *keylog.Store) []timeline.Event 
 		t.Fatalf("open: %v", err)
 	}
 	defer src.Close()
-	var evs []timeline.Event
-	sink := timeline.SinkFunc(func(ev *timeline.Event) error {
-		evs = append(evs, *ev)
-		return nil
-	})
-	b := timeline.New(timeline.Options{Registry: registry(keys)}, sink)
 	var p capture.Packet
 	for {
 		err := src.Next(&p)
@@ -146,7 +153,6 @@ func runCapture(t testing.TB, path string, keys *keylog.Store) []timeline.Event 
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return evs
 }
 
 func ourCounts(t *testing.T, c h2Capture) counts {
