@@ -101,9 +101,17 @@ func parseExtensions(v string) (p deflateParams, others bool) {
 func (d *Decoder) handshakeEvent(h Handshake) decode.Event {
 	e := decode.NewEvent(h.At.Frame, h.At.TS, decode.DirNone, decode.LayerWS, TypeHandshake)
 	max := d.opts.MaxString
-	ok := h.Key != "" && strings.TrimSpace(h.Accept) == AcceptKey(h.Key)
+	// "accept" is a word rather than a bool so that a wrong one shows in
+	// every view (the text view leaves false flags out).
+	accept := "ok"
+	switch {
+	case h.Key == "" || strings.TrimSpace(h.Accept) == "":
+		accept = "missing"
+	case strings.TrimSpace(h.Accept) != AcceptKey(h.Key):
+		accept = "wrong"
+	}
 	info := decode.Info{
-		decode.Bool("accept_ok", ok),
+		decode.String("accept", accept),
 		decode.String("protocol", cut(h.Protocol, max)),
 		decode.String("extensions", cut(h.Extensions, max)),
 	}

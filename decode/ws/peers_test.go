@@ -245,12 +245,12 @@ func checkPeers(t *testing.T, log []chunk, sent []msg, hsKeys string, compressio
 		case ws.TypeHandshake:
 			var keys []string
 			for _, f := range e.Info {
-				if f.Key != "accept_ok" && f.Key != "protocol" && f.Key != "extensions" {
+				if f.Key != "accept" && f.Key != "protocol" && f.Key != "extensions" {
 					keys = append(keys, f.Key+"="+string(f.AppendValue(nil)))
 				}
 			}
-			if ok, _ := e.Info.Get("accept_ok"); !ok.Bool() {
-				t.Errorf("accept_ok false")
+			if f, _ := e.Info.Get("accept"); f.Str != "ok" {
+				t.Errorf("accept %q; want ok", f.Str)
 			}
 			if p, _ := e.Info.Get("protocol"); p.Str != "echo" {
 				t.Errorf("protocol %q", p.Str)

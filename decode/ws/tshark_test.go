@@ -68,7 +68,7 @@ func (c counts) add(ep, label string) {
 }
 
 // ourWSCounts counts frames by opcode per connection, and the handshakes
-// by accept_ok.
+// by accept.
 func ourWSCounts(t *testing.T, path string) counts {
 	c := counts{}
 	pcaptest.Run(t, path, pcaptest.Options{Registry: wsRegistry()}, func(ev *timeline.Event) {
@@ -81,8 +81,8 @@ func ourWSCounts(t *testing.T, path string) counts {
 			t.Logf("%s: %s: %v", ep, ev.Type, ev.Info)
 		case ev.Layer != decode.LayerWS || ev.Type == ws.TypeMessage || ev.Info.Has("incomplete"):
 		case ev.Type == ws.TypeHandshake:
-			ok, _ := ev.Info.Get("accept_ok")
-			c.add(ep, "accept_ok="+strconv.FormatBool(ok.Bool()))
+			f, _ := ev.Info.Get("accept")
+			c.add(ep, "accept="+f.Str)
 		case ev.Type == ws.TypeUnknown:
 			op, _ := ev.Info.Get("opcode")
 			c.add(ep, "opcode "+strconv.FormatInt(op.Int, 10))
@@ -135,11 +135,14 @@ func TestTsharkWSCounts(t *testing.T) {
 			path := pcaptest.Shared(t, name)
 			ours := ourWSCounts(t, path)
 			theirs := tsharkWSCounts(t, tshark, path)
-			wantAccept := "accept_ok=" + strconv.FormatBool(filepath.Base(name) != "zeek-wrong-accept-header.pcap")
+			wantAccept := "accept=ok"
+			if filepath.Base(name) == "zeek-wrong-accept-header.pcap" {
+				wantAccept = "accept=wrong"
+			}
 			handshakes := 0
 			for ep, c := range ours {
 				for l, n := range c {
-					if strings.HasPrefix(l, "accept_ok=") {
+					if strings.HasPrefix(l, "accept=") {
 						handshakes += n
 						if l != wantAccept {
 							t.Errorf("%s: %s; want %s", ep, l, wantAccept)

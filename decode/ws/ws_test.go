@@ -160,7 +160,7 @@ func TestDecoder(t *testing.T) {
 				s2c(sf(OpClose, "\x03\xe8")),
 			},
 			want: []string{
-				"ws/handshake accept_ok=true protocol=chat extensions=",
+				"ws/handshake accept=ok protocol=chat extensions=",
 				"c2s ws/text len=2 fin=true masked=true",
 				"c2s ws/ping len=1 fin=true masked=true",
 				"s2c ws/pong len=1 fin=true masked=false",
@@ -178,7 +178,7 @@ func TestDecoder(t *testing.T) {
 					wsFrame(false, 0, OpContinuation, key, []byte("cd")), wsFrame(true, 0, OpContinuation, key, []byte("e"))),
 			},
 			want: []string{
-				"ws/handshake accept_ok=false protocol= extensions=",
+				"ws/handshake accept=wrong protocol= extensions=",
 				"c2s ws/text len=2 fin=false masked=true",
 				"c2s ws/ping len=0 fin=true masked=true",
 				"c2s ws/continuation len=2 fin=false masked=true",
@@ -197,7 +197,7 @@ func TestDecoder(t *testing.T) {
 				s2c([]byte{0x81, 126, 0, 5}, []byte("short")),
 			},
 			want: []string{
-				"ws/handshake accept_ok=true protocol= extensions=",
+				"ws/handshake accept=ok protocol= extensions=",
 				"c2s ws/text len=8 fin=true masked=false protocol_error=unmasked client frame",
 				"c2s ws/ping len=0 fin=false masked=true protocol_error=fragmented control frame",
 				"c2s ws/continuation len=1 fin=true masked=true protocol_error=continuation without a message",
@@ -222,7 +222,7 @@ func TestDecoder(t *testing.T) {
 				s2c(sf(OpText, "plain")),
 			},
 			want: []string{
-				"ws/handshake accept_ok=true protocol= extensions=permessage-deflate; client_no_context_takeover; server_max_window_bits=10 permessage_deflate=true client_no_context_takeover=true server_max_window_bits=10",
+				"ws/handshake accept=ok protocol= extensions=permessage-deflate; client_no_context_takeover; server_max_window_bits=10 permessage_deflate=true client_no_context_takeover=true server_max_window_bits=10",
 				fmt.Sprintf("c2s ws/text len=%d fin=true rsv1=true masked=true compressed=true", len(nt[0])),
 				fmt.Sprintf("c2s ws/message len=%d opcode=text size=%d fragments=1 compressed=true inflated=23", len(nt[0]), len(nt[0])),
 				"c2s ws/text len=3 fin=false rsv1=true masked=true compressed=true",
@@ -238,7 +238,7 @@ func TestDecoder(t *testing.T) {
 				s2c(wsFrame(true, 4, OpBinary, nil, tk[0]), wsFrame(true, 4, OpBinary, nil, tk[1])),
 			},
 			want: []string{
-				"ws/handshake accept_ok=true protocol= extensions=permessage-deflate permessage_deflate=true",
+				"ws/handshake accept=ok protocol= extensions=permessage-deflate permessage_deflate=true",
 				fmt.Sprintf("s2c ws/binary len=%d fin=true rsv1=true masked=false compressed=true", len(tk[0])),
 				fmt.Sprintf("s2c ws/message len=%d opcode=binary size=%d fragments=1 compressed=true inflated=160", len(tk[0]), len(tk[0])),
 				fmt.Sprintf("s2c ws/binary len=%d fin=true rsv1=true masked=false compressed=true", len(tk[1])),
@@ -253,7 +253,7 @@ func TestDecoder(t *testing.T) {
 				c2s(wsFrame(true, 4, OpBinary, key, bomb[0])),
 			},
 			want: []string{
-				"ws/handshake accept_ok=true protocol= extensions=permessage-deflate; client_no_context_takeover; server_max_window_bits=10 permessage_deflate=true client_no_context_takeover=true server_max_window_bits=10",
+				"ws/handshake accept=ok protocol= extensions=permessage-deflate; client_no_context_takeover; server_max_window_bits=10 permessage_deflate=true client_no_context_takeover=true server_max_window_bits=10",
 				fmt.Sprintf("c2s ws/binary len=%d fin=true rsv1=true masked=true compressed=true", len(bomb[0])),
 				fmt.Sprintf("c2s ws/message len=%d opcode=binary size=%d fragments=1 compressed=true not_inflated=true", len(bomb[0]), len(bomb[0])),
 				"c2s conn/cap-limit decoder=ws cap=ws_inflate_ratio limit=100 dropped=inflation of this direction",
@@ -271,7 +271,7 @@ func TestDecoder(t *testing.T) {
 				c2s(wsFrame(true, 4, OpBinary, key, bomb[0])),
 			},
 			want: []string{
-				"ws/handshake accept_ok=true protocol= extensions=permessage-deflate; client_no_context_takeover; server_max_window_bits=10 permessage_deflate=true client_no_context_takeover=true server_max_window_bits=10",
+				"ws/handshake accept=ok protocol= extensions=permessage-deflate; client_no_context_takeover; server_max_window_bits=10 permessage_deflate=true client_no_context_takeover=true server_max_window_bits=10",
 				fmt.Sprintf("c2s ws/binary len=%d fin=true rsv1=true masked=true compressed=true", len(nt[0])),
 				fmt.Sprintf("c2s ws/message len=%d opcode=binary size=%d fragments=1 compressed=true inflated=23", len(nt[0]), len(nt[0])),
 				fmt.Sprintf("c2s ws/binary len=%d fin=true rsv1=true masked=true compressed=true", len(bomb[0])),
@@ -291,7 +291,7 @@ func TestDecoder(t *testing.T) {
 				s2c(sf(OpBinary, "0123456789")[:5]),
 			},
 			want: []string{
-				"ws/handshake accept_ok=true protocol= extensions=",
+				"ws/handshake accept=ok protocol= extensions=",
 				"s2c ws/binary len=300 fin=true masked=false missing_bytes=50",
 				"conn/decode-error decoder=ws error=c2s: ws: 2 bytes missing outside a frame's payload (offset 0); stopped decoding this direction",
 				"s2c ws/binary len=10 fin=true masked=false received=3 incomplete=true",
