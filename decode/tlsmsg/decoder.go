@@ -150,14 +150,28 @@ func (d *Decoder) Skip(dir decode.Dir, n uint64, at decode.Position, emit decode
 // End implements decode.StreamDecoder, and ends the next layer's
 // decoder.
 func (d *Decoder) End(at decode.Position, emit decode.Emit) {
-	if d.next != nil {
+	if d.next != nil && !d.nextDead {
 		d.next.End(at, emit)
 	}
 }
 
 // Summary returns the summary fields tls fills: handshake, tls_version,
-// sni, alpn.
+// sni, alpn; then those of the next layer's decoder, whose "protocol"
+// becomes "tls/" and its own (e.g. "tls/http2").
 func (d *Decoder) Summary() decode.Info {
+	info := d.summary()
+	if sum, ok := d.next.(decode.Summarizer); ok && !d.nextDead {
+		for _, f := range sum.Summary() {
+			if f.Key == "protocol" {
+				f.Str = "tls/" + f.Str
+			}
+			info = append(info, f)
+		}
+	}
+	return info
+}
+
+func (d *Decoder) summary() decode.Info {
 	hs, v := "TCP+TLS", ""
 	if d.version != 0 {
 		v = d.version.String()
