@@ -17,6 +17,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"github.com/wiretrace/wiretrace/capture"
 )
@@ -104,7 +106,7 @@ func TestScenarioTable(t *testing.T) {
 			}
 			files[o.name] = true
 		}
-		isTLS := strings.HasPrefix(s.name, "tls")
+		isTLS := strings.HasPrefix(s.name, "tls") || s.name == "h2-tls"
 		if isTLS != (s.keys != noKeys) || isTLS != strings.Contains(s.filter, strconv.Itoa(tlsPort)) {
 			t.Errorf("%s: keys %v, filter %q; TLS scenarios (and only they) keep a key log and capture port %d", s.name, s.keys, s.filter, tlsPort)
 		}
@@ -113,6 +115,23 @@ func TestScenarioTable(t *testing.T) {
 		}
 		if isTLS && (!strings.Contains(s.desc, "Look for:") || !strings.Contains(s.desc, "round_trips_before_data")) {
 			t.Errorf("%s: desc does not say what to look for, round_trips_before_data included", s.name)
+		}
+		// The HTTP and WebSocket scenarios: one connection from the
+		// client's veth, counts to look for, the port in the desc.
+		if isHTTP := strings.HasPrefix(s.name, "http1-") || strings.HasPrefix(s.name, "h2") || strings.HasPrefix(s.name, "ws-"); isHTTP {
+			port := serverPort
+			if isTLS {
+				port = tlsPort
+			}
+			if s.filter != fmt.Sprintf("tcp port %d", port) || !strings.Contains(s.desc, fmt.Sprintf("198.18.2.2:%d", port)) || !strings.Contains(s.desc, "198.18.1.2:40000") {
+				t.Errorf("%s: filter %q; want port %d, named in the desc with the client's address", s.name, s.filter, port)
+			}
+			if len(s.outs) != 1 || s.outs[0].at != atClient || s.delay != routerDelay {
+				t.Errorf("%s: want one capture on the client's veth with the router delay", s.name)
+			}
+			if look := s.desc[strings.Index(s.desc, "Look for:")+1:]; !strings.Contains(s.desc, "Look for:") || !strings.ContainsAny(look, "0123456789") {
+				t.Errorf("%s: desc does not say what to look for, with counts", s.name)
+			}
 		}
 	}
 }
@@ -312,5 +331,259 @@ func TestGenerateTLS(t *testing.T) {
 	want := fmt.Sprintf("payload from %d\nsecrets 544c534b 4 lines\npayload from %d", clientPortBase, tlsPort)
 	if got := strings.Join(log, "\n"); got != want {
 		t.Errorf("tls13-chacha-dsb.pcapng:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// tcpStreams reassembles the TCP payload of a one-connection capture in
+// each direction: from the client's port (c2s) and to it (s2c).
+func tcpStreams(t *testing.T, path string) (c2s, s2c []byte) {
+	t.Helper()
+	src, err := capture.OpenFile(path, 0, capture.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	type half struct {
+		isn  uint32
+		syn  bool
+		data []byte
+	}
+	var dirs [2]half
+	var p capture.Packet
+	for {
+		if err := src.Next(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkt := gopacket.NewPacket(p.Data, layers.LayerTypeEthernet, gopacket.Default)
+		tcp, ok := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if !ok {
+			continue
+		}
+		d := &dirs[1]
+		if tcp.SrcPort == clientPortBase {
+			d = &dirs[0]
+		}
+		if tcp.SYN {
+			d.isn, d.syn = tcp.Seq+1, true
+			continue
+		}
+		if !d.syn || len(tcp.Payload) == 0 {
+			continue
+		}
+		off := int(tcp.Seq - d.isn)
+		switch {
+		case off > len(d.data):
+			t.Fatalf("%s: frame %d: a gap of %d bytes", path, p.Frame, off-len(d.data))
+		case off+len(tcp.Payload) > len(d.data): // new bytes; retransmissions add nothing
+			d.data = append(d.data, tcp.Payload[len(d.data)-off:]...)
+		}
+	}
+	return dirs[0].data, dirs[1].data
+}
+
+// h2Frames reads the HTTP/2 frames of one direction, from its first frame
+// on, and counts them by type and stream ("HEADERS 1"), with the DATA
+// bytes of each stream ("DATA bytes 1"), the GOAWAY's last stream and
+// RST_STREAM's code, and the header fields named date.
+func h2Frames(t *testing.T, b []byte) map[string]int {
+	t.Helper()
+	n := map[string]int{}
+	fr := http2.NewFramer(nil, bytes.NewReader(b))
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	for {
+		f, err := fr.ReadFrame()
+		if err == io.EOF {
+			return n
+		}
+		if err != nil {
+			t.Fatalf("HTTP/2 frame %d: %v", len(n), err)
+		}
+		h := f.Header()
+		n[h.Type.String()]++
+		n[fmt.Sprintf("%v %d", h.Type, h.StreamID)]++
+		switch f := f.(type) {
+		case *http2.DataFrame:
+			n[fmt.Sprintf("DATA bytes %d", f.StreamID)] += len(f.Data())
+		case *http2.GoAwayFrame:
+			n["GOAWAY last"] = int(f.LastStreamID)
+			n["GOAWAY code"] = int(f.ErrCode)
+		case *http2.RSTStreamFrame:
+			n["RST_STREAM code"] = int(f.ErrCode)
+		case *http2.MetaHeadersFrame:
+			for _, hf := range f.Fields {
+				if hf.Name == "date" {
+					n["date"]++
+				}
+			}
+		}
+	}
+}
+
+// containsInOrder reports the first of needles not found in b after the
+// previous one.
+func containsInOrder(b []byte, needles ...string) (missing string, ok bool) {
+	for _, s := range needles {
+		i := bytes.Index(b, []byte(s))
+		if i < 0 {
+			return s, false
+		}
+		b = b[i+len(s):]
+	}
+	return "", true
+}
+
+// TestGenerateHTTP runs the HTTP and WebSocket scenarios end to end (their
+// peers check what they received) and checks the captures for what the
+// descriptions promise, from the bytes on the wire.
+func TestGenerateHTTP(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	byName := map[string]scenario{}
+	for _, s := range scenarios {
+		byName[s.name] = s
+	}
+	dir := t.TempDir()
+	goAway := func(last uint32) string {
+		return string([]byte{0, 0, 8, byte(http2.FrameGoAway), 0, 0, 0, 0, 0, 0, 0, 0, byte(last), 0, 0, 0, 0})
+	}
+	tests := []struct {
+		name     string
+		c2s, s2c []string // in this order, in each direction
+		check    func(t *testing.T, c2s, s2c []byte)
+	}{
+		{
+			name: "http1-keepalive",
+			c2s:  []string{"GET /chunked HTTP/1.1\r\n", "GET /length ", "HEAD /head ", "POST /upload ", "Expect: 100-continue\r\n"},
+			s2c: []string{"HTTP/1.1 200 OK\r\n", "Transfer-Encoding: chunked\r\n", "\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n", "Content-Length: 6000\r\n",
+				"HTTP/1.1 200 OK\r\n", "Content-Length: 12000\r\n", "\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n"},
+			check: func(t *testing.T, c2s, s2c []byte) {
+				if bytes.Contains(s2c, []byte("Date:")) {
+					t.Error("a Date header")
+				}
+				if n := bytes.Count(s2c, []byte("HTTP/1.1 ")); n != 5 {
+					t.Errorf("%d status lines; want 5", n)
+				}
+			},
+		},
+		{
+			name: "http1-pipelined",
+			s2c:  []string{"Content-Length: 2000\r\n", "Content-Length: 5000\r\nContent-Type: text/plain\r\n\r\nHTTP/1.1 200 OK\r\n", "Connection: close\r\n"},
+			check: func(t *testing.T, c2s, s2c []byte) {
+				var all []byte
+				for _, p := range pipelinedReqs {
+					all = append(all, p.bytes()...)
+				}
+				if !bytes.Equal(c2s, all) {
+					t.Errorf("client sent %q; want the three requests", c2s)
+				}
+			},
+		},
+		{
+			name: "h2c-prior-knowledge",
+			c2s:  []string{http2.ClientPreface},
+			check: func(t *testing.T, c2s, s2c []byte) {
+				c, s := h2Frames(t, c2s[len(http2.ClientPreface):]), h2Frames(t, s2c)
+				for _, w := range []struct {
+					m    map[string]int
+					key  string
+					want int
+				}{
+					{c, "HEADERS", 5}, {c, "RST_STREAM 3", 1}, {c, "RST_STREAM", 1}, {c, "RST_STREAM code", int(http2.ErrCodeCancel)},
+					{c, "DATA bytes 7", h2Echo}, {c, "GOAWAY", 0}, {c, "SETTINGS", 2},
+					{s, "HEADERS", 6}, {s, "HEADERS 5", 2}, {s, "GOAWAY", 1}, {s, "GOAWAY last", 9}, {s, "GOAWAY code", 0},
+					{s, "DATA bytes 1", h2Large}, {s, "DATA bytes 3", h2Slow}, {s, "DATA bytes 5", h2Trailer},
+					{s, "DATA bytes 7", h2Echo}, {s, "DATA bytes 9", h2Small}, {s, "RST_STREAM", 0}, {s, "SETTINGS", 2}, {s, "date", 0},
+				} {
+					if w.m[w.key] != w.want {
+						t.Errorf("%s: %d; want %d", w.key, w.m[w.key], w.want)
+					}
+				}
+				if c["WINDOW_UPDATE 1"] < 10 {
+					t.Errorf("%d WINDOW_UPDATEs on stream 1; want the large answer paced by them", c["WINDOW_UPDATE 1"])
+				}
+				t.Logf("client frames %v", c)
+				t.Logf("server frames %v", s)
+			},
+		},
+		{
+			name: "h2c-upgrade",
+			c2s:  []string{"GET /upgrade HTTP/1.1\r\n", "Upgrade: h2c\r\nHTTP2-Settings: AAIAAAAAAAQAEAAA\r\n\r\n" + http2.ClientPreface, goAway(0)},
+			s2c:  []string{"HTTP/1.1 101 Switching Protocols\r\n", goAway(3)},
+			check: func(t *testing.T, c2s, s2c []byte) {
+				c := h2Frames(t, c2s[bytes.Index(c2s, []byte(http2.ClientPreface))+len(http2.ClientPreface):])
+				s := h2Frames(t, s2c[bytes.Index(s2c, []byte("\r\n\r\n"))+4:])
+				if c["HEADERS 3"] != 1 || c["HEADERS"] != 1 || c["GOAWAY"] != 1 || s["GOAWAY"] != 1 || s["GOAWAY last"] != 3 || s["HEADERS 1"] != 1 || s["HEADERS 3"] != 1 ||
+					s["DATA bytes 1"] != h2cUpgradeBody || s["DATA bytes 3"] != h2cSecondBody || s["date"] != 0 {
+					t.Errorf("client frames %v, server frames %v", c, s)
+				}
+			},
+		},
+		{
+			name: "h2-tls",
+			c2s:  []string{"\x02h2\x08http/1.1"}, // the ClientHello's ALPN list
+			check: func(t *testing.T, c2s, s2c []byte) {
+				// The key log: TLS 1.3's four secrets for this
+				// connection's ClientHello random.
+				keys, err := os.ReadFile(filepath.Join(dir, "h2-tls.keys"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines := strings.Split(strings.TrimSpace(string(keys)), "\n")
+				if len(lines) != 4 {
+					t.Fatalf("h2-tls.keys: %d lines; want 4", len(lines))
+				}
+				for _, l := range lines {
+					f := strings.Fields(l)
+					random, err := hex.DecodeString(f[1])
+					if len(f) != 3 || err != nil || !bytes.Contains(c2s, random) {
+						t.Errorf("h2-tls.keys: line %q: not a secret for this connection's ClientHello", l)
+					}
+				}
+			},
+		},
+		{
+			name: "ws-basic",
+			c2s:  []string{"GET /ws HTTP/1.1\r\n", "Upgrade: websocket\r\n"},
+			s2c: []string{"HTTP/1.1 101 Switching Protocols\r\n", "Sec-Websocket-Accept: ",
+				"\x81\x15hello from the client", "\x82\x7e\x01\x00", "\x81\x1bfragmented: one, two, three", "\x8a\x011", "\x88\x06\x03\xe8done"},
+			check: func(t *testing.T, c2s, s2c []byte) {
+				if bytes.Contains(c2s, []byte("Sec-WebSocket-Extensions")) || bytes.Contains(s2c, []byte("Sec-WebSocket-Extensions")) {
+					t.Error("an extension header")
+				}
+			},
+		},
+		{
+			name: "ws-deflate",
+			c2s:  []string{"Sec-Websocket-Extensions: permessage-deflate\r\n"},
+			s2c:  []string{"Sec-Websocket-Extensions: permessage-deflate\r\n", "\x81\x15hello from the client", "\xc1\x7e", "\xc2\x7e", "\xc1\x7e", "\x8a\x011", "\x88\x06\x03\xe8done"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := runScenario(byName[tt.name], dir); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, tt.name+".pcapng")
+			st, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Size() > 400<<10 {
+				t.Errorf("%d bytes; keep captures small", st.Size())
+			}
+			c2s, s2c := tcpStreams(t, path)
+			if s, ok := containsInOrder(c2s, tt.c2s...); !ok {
+				t.Errorf("client to server: no %q (in order)", s)
+			}
+			if s, ok := containsInOrder(s2c, tt.s2c...); !ok {
+				t.Errorf("server to client: no %q (in order)", s)
+			}
+			if tt.check != nil {
+				tt.check(t, c2s, s2c)
+			}
+		})
 	}
 }

@@ -1,19 +1,22 @@
 //go:build linux
 
-// Command gencap regenerates the captures in testdata/pcaps: real TCP, UDP
-// and TLS traffic between Go peers (net.Dial, net.Listen, crypto/tls) in network
-// namespaces joined by a router namespace (internal/netns), captured on
-// the hosts' veths with the project's own live capture (capture.OpenLive)
-// and written with capture.PcapngWriter. It must run as root:
+// Command gencap regenerates the captures in testdata/pcaps: real TCP, UDP,
+// TLS, HTTP/1.1, HTTP/2 and WebSocket traffic between Go peers (net.Dial,
+// net.Listen, crypto/tls, net/http, golang.org/x/net/http2,
+// github.com/coder/websocket) in network namespaces joined by a router
+// namespace (internal/netns), captured on the hosts' veths with the
+// project's own live capture (capture.OpenLive) and written with
+// capture.PcapngWriter. It must run as root:
 //
 //	sudo go run ./internal/gencap -out testdata/pcaps
 //
 // Each scenario builds its own client ⟷ router ⟷ server namespaces and
 // removes them afterwards. Payloads, ports, MAC and IP addresses are fixed;
 // what still differs between runs is what the kernel chooses (initial
-// sequence numbers, timestamp offsets), the TLS randoms and keys, and the
-// timing. The TLS scenarios save the client's NSS key log beside their
-// capture (NAME.keys) or inside it (a pcapng Decryption Secrets Block).
+// sequence numbers, timestamp offsets), the TLS randoms and keys, the
+// WebSocket masking keys, and the timing. The TLS scenarios and h2-tls
+// save the client's NSS key log beside their capture (NAME.keys) or
+// inside it (a pcapng Decryption Secrets Block).
 // The README.md written beside the captures describes each one;
 // -readme-only rewrites it from the scenario table and the files present,
 // without running anything.
