@@ -245,6 +245,7 @@ func (d *Decoder) endFrame(s *dirState, payload []byte, at decode.Position, emit
 // bytes are ignored. Events held for a header block are flushed.
 func (d *Decoder) stop(s *dirState, msg string, at decode.Position, emit decode.Emit) {
 	d.flushHeld(s, emit)
+	s.hb.active = false
 	s.stopped, s.buf = true, nil
 	d.decodeError(s.dir, msg+"; stopped decoding this direction", at, emit)
 }
@@ -283,7 +284,12 @@ func (d *Decoder) Skip(dir decode.Dir, n uint64, at decode.Position, emit decode
 // response did not end, with incomplete set.
 func (d *Decoder) End(at decode.Position, emit decode.Emit) {
 	for i := range d.dirs {
-		d.flushHeld(&d.dirs[i], emit)
+		s := &d.dirs[i]
+		if s.hb.active && len(s.hb.held) > 0 {
+			s.hb.held[0].Info = append(s.hb.held[0].Info, decode.String("error", "header block not ended"))
+		}
+		s.hb.active = false
+		d.flushHeld(s, emit)
 	}
 	d.endStreams(at, emit)
 }
