@@ -658,8 +658,37 @@ func (d *Decoder) End(at decode.Position, emit decode.Emit) {
 // Summary implements decode.Summarizer: requests is the number of
 // exchanges (requests, and responses that had none).
 func (d *Decoder) Summary() decode.Info {
-	return decode.Info{decode.Int("requests", d.ords)}
+	if d.nextName == "" {
+		return decode.Info{decode.Int("requests", d.ords)}
+	}
+	// After a protocol switch, the summary names both protocols
+	// ("http1/http2") and counts the new one's requests too.
+	n, proto := d.ords, switchedNames[d.nextName]
+	if proto == "" {
+		proto = cut(d.nextName, d.opts.MaxString)
+	}
+	var more decode.Info
+	if sum, ok := d.next.(decode.Summarizer); ok {
+		for _, f := range sum.Summary() {
+			switch f.Key {
+			case "requests":
+				n += f.Int
+				if d.nextName == "h2c" && f.Int > 0 {
+					n-- // stream 1 is the upgrading request itself
+				}
+			case "protocol":
+				proto = f.Str
+			default:
+				more = append(more, f)
+			}
+		}
+	}
+	return append(decode.Info{decode.Int("requests", n), decode.String("protocol", "http1/"+proto)}, more...)
 }
+
+// switchedNames are the summary's names of the protocols an Upgrade or
+// CONNECT switches to, when the next decoder does not name itself.
+var switchedNames = map[string]string{"h2c": "http2", "websocket": "ws", "connect": "tunnel"}
 
 // stop emits a decode-error naming the direction and the stream offset
 // off, and ignores the rest of its bytes; the other direction goes on.

@@ -234,7 +234,7 @@ func TestDecoder(t *testing.T) {
 				"s2c http1/response #1 status=200 reason=Connection established version=HTTP/1.1",
 				"http1/exchange #1 method=CONNECT authority=example.com:443 path=example.com:443 status=200 start_frame=1 first_byte_ms=1 duration_ms=1 req_bytes=0 resp_bytes=0 upgrade=connect",
 				"http1/tunnel protocol=connect bytes_c2s=5 bytes_s2c=4",
-				"summary requests=1",
+				"summary requests=1 protocol=http1/tunnel",
 			},
 		},
 		{

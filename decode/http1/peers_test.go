@@ -63,10 +63,12 @@ func (c tapConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// Write logs b before writing it: logged after, the client could read the
+// answer and the test look at the log before the server's goroutine adds
+// it.
 func (c tapConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	c.add(decode.S2C, b[:n])
-	return n, err
+	c.add(decode.S2C, b)
+	return c.Conn.Write(b)
 }
 
 func (c tapConn) add(dir decode.Dir, b []byte) {

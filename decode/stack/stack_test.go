@@ -53,9 +53,9 @@ func TestStack(t *testing.T) {
 		layers, protoc string
 	}{
 		{"shared:http2/sv-http2-multiple-headers.pcap", 1, "tcp,http2", "http2"},
-		{"shared:http2/sv-http2-deflate.pcap", 1, "tcp,http1,http2", "http1"},
+		{"shared:http2/sv-http2-deflate.pcap", 1, "tcp,http1,http2", "http1/http2"},
 		{"shared:tcp/zeek-http-vlan-0.pcap", 1, "tcp,http1", "http1"},
-		{"shared:websocket/sv-websocket-compressed.pcap", 1, "tcp,http1,ws", "http1"},
+		{"shared:websocket/sv-websocket-compressed.pcap", 1, "tcp,http1,ws", "http1/ws"},
 		{"project:tls13-full.pcapng", 1, "tcp,tls,http1", "tls/http1"},
 		{"project:tls12-resumed.pcapng", 2, "tcp,tls,http1", "tls/http1"},
 		{"project:tls13-chacha-dsb.pcapng", 1, "tcp,tls,http1", "tls/http1"},

@@ -34,6 +34,7 @@ type chunk struct {
 }
 
 type tapListener struct {
+	done chan struct{} // a WebSocket handler returned
 	net.Listener
 	mu  sync.Mutex
 	log []chunk
@@ -58,10 +59,11 @@ func (c tapConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// Write logs b before writing it, so the log never lags what the client
+// has read.
 func (c tapConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	c.l.add(decode.S2C, b[:n])
-	return n, err
+	c.l.add(decode.S2C, b)
+	return c.Conn.Write(b)
 }
 
 func (l *tapListener) add(dir decode.Dir, b []byte) {
@@ -86,7 +88,7 @@ func echoServer(t *testing.T, mode websocket.CompressionMode) (*tapListener, str
 	if err != nil {
 		t.Skipf("no loopback: %v", err)
 	}
-	tl := &tapListener{Listener: ln}
+	tl := &tapListener{Listener: ln, done: make(chan struct{}, 1)}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 			Subprotocols: []string{"echo"}, CompressionMode: mode, CompressionThreshold: 64,
@@ -94,6 +96,9 @@ func echoServer(t *testing.T, mode websocket.CompressionMode) (*tapListener, str
 		if err != nil {
 			return
 		}
+		// The handler returns once the closing handshake is read and
+		// answered: every frame is in the log then.
+		defer func() { tl.done <- struct{}{} }()
 		ctx := r.Context()
 		for {
 			typ, data, err := c.Read(ctx)
@@ -125,7 +130,11 @@ func TestPeers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tl, url := echoServer(t, tc.mode)
 			sent := talk(t, url, tc.mode)
-			time.Sleep(50 * time.Millisecond)
+			select {
+			case <-tl.done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the server did not finish the closing handshake")
+			}
 			tl.mu.Lock()
 			log := slices.Clone(tl.log)
 			tl.mu.Unlock()
