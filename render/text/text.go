@@ -156,6 +156,8 @@ var repetitive = map[decode.Type]bool{
 	decode.TypeDupAck: true, decode.TypeZeroWindow: true, decode.TypeKeepAlive: true,
 	decode.TypeRetransmission: true, decode.TypeOutOfOrder: true, decode.TypeLostSegment: true,
 	decode.TypeSegment: true, decode.TypeDatagram: true,
+	// HTTP/2 and HTTP/3 bulk transfer, TLS records carrying it.
+	"DATA": true, "WINDOW_UPDATE": true, "ApplicationData": true,
 }
 
 // runLength counts the leading events of the same repetitive layer, type
