@@ -1,0 +1,52 @@
+package decode
+
+// DatagramDecoder decodes the datagrams of one UDP flow, both directions,
+// in capture order. Datagrams are not a stream: each is whole or lost.
+type DatagramDecoder interface {
+	// Datagram hands over one datagram's payload; payload is valid only
+	// during the call. An error switches the decoder off for the flow.
+	Datagram(dir Dir, payload []byte, at Position, emit Emit) error
+	// End says the flow is over.
+	End(at Position, emit Emit)
+}
+
+// DatagramSniffer recognises a protocol from a UDP flow's first datagram.
+type DatagramSniffer struct {
+	// Name identifies the protocol, e.g. "quic".
+	Name string
+	// Sniff inspects the flow's first datagram (from either side). It
+	// must not keep payload.
+	Sniff func(dir Dir, payload []byte) bool
+	// New makes a decoder for one flow.
+	New func() DatagramDecoder
+}
+
+// DatagramRegistry holds the protocols that can attach to a UDP flow,
+// tried in registration order. The zero value is an empty registry.
+type DatagramRegistry struct {
+	sniffers []DatagramSniffer
+}
+
+// Register adds a sniffer after those already registered.
+func (r *DatagramRegistry) Register(s DatagramSniffer) { r.sniffers = append(r.sniffers, s) }
+
+// Len reports how many sniffers are registered.
+func (r *DatagramRegistry) Len() int {
+	if r == nil {
+		return 0
+	}
+	return len(r.sniffers)
+}
+
+// Sniff returns the first sniffer that recognises payload, or nil.
+func (r *DatagramRegistry) Sniff(dir Dir, payload []byte) *DatagramSniffer {
+	if r == nil {
+		return nil
+	}
+	for i := range r.sniffers {
+		if r.sniffers[i].Sniff(dir, payload) {
+			return &r.sniffers[i]
+		}
+	}
+	return nil
+}
