@@ -74,7 +74,6 @@ type Decoder struct {
 
 	requests   int
 	streamsCap bool // the MaxStreams cap event was emitted
-	dropped    int  // streams not tracked because of MaxStreams
 }
 
 func (d *Decoder) init() {

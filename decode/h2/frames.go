@@ -73,10 +73,10 @@ func (d *Decoder) frame(s *dirState, f http2.Frame, err error, at decode.Positio
 	typ := frameTypeName(s.fh.Type)
 	e := d.frameEvent(s, typ, at)
 	if err != nil {
-		e.Info = append(e.Info, decode.String("error", frameError(s.fr, err)))
 		if id != 0 {
 			e.Info = append(e.Info, decode.String("state", d.stateOf(id)))
 		}
+		e.Info = append(e.Info, decode.String("error", frameError(s.fr, err)))
 		emit(e)
 		switch s.fh.Type {
 		case http2.FrameHeaders, http2.FrameContinuation, http2.FramePushPromise:
@@ -84,6 +84,7 @@ func (d *Decoder) frame(s *dirState, f http2.Frame, err error, at decode.Positio
 		}
 		return
 	}
+	var bad string // a violation found: the event's error
 	switch f := f.(type) {
 	case *http2.HeadersFrame:
 		d.headers(s, f, e, at, emit)
@@ -122,7 +123,7 @@ func (d *Decoder) frame(s *dirState, f http2.Frame, err error, at decode.Positio
 		return
 	case *http2.WindowUpdateFrame:
 		e.Info = append(e.Info, decode.Uint("increment", uint64(f.Increment)))
-		e.Info = d.windowUpdate(s.dir, id, int64(f.Increment), e.Info)
+		e.Info, bad = d.windowUpdate(s.dir, id, int64(f.Increment), e.Info)
 	case *http2.PriorityUpdateFrame:
 		e.Info = append(e.Info, decode.Uint("frame_type", uint64(s.fh.Type)),
 			decode.Uint("prioritized_stream", uint64(f.PrioritizedStreamID)),
@@ -138,6 +139,9 @@ func (d *Decoder) frame(s *dirState, f http2.Frame, err error, at decode.Positio
 	}
 	if id != 0 {
 		e.Info = append(e.Info, decode.String("state", d.stateOf(id)))
+	}
+	if bad != "" {
+		e.Info = append(e.Info, decode.String("error", bad))
 	}
 	emit(e)
 }
@@ -209,8 +213,8 @@ func (d *Decoder) data(s *dirState, at decode.Position, emit decode.Emit) {
 
 // windowUpdate applies a WINDOW_UPDATE sent by dir, which raises the
 // window of the other direction's sender (RFC 9113 §6.9.1), and adds the
-// windows after it to info.
-func (d *Decoder) windowUpdate(dir decode.Dir, id uint32, inc int64, info decode.Info) decode.Info {
+// windows after it to info; bad says if a window went over the maximum.
+func (d *Decoder) windowUpdate(dir decode.Dir, id uint32, inc int64, info decode.Info) (_ decode.Info, bad string) {
 	i := dir.Reverse().Index()
 	over := false
 	if id == 0 {
@@ -224,9 +228,9 @@ func (d *Decoder) windowUpdate(dir decode.Dir, id uint32, inc int64, info decode
 	}
 	info = append(info, decode.Int("conn_window", d.connWin[i]))
 	if over {
-		info = append(info, decode.String("error", "window above 2^31-1 (FLOW_CONTROL_ERROR)"))
+		bad = "window above 2^31-1 (FLOW_CONTROL_ERROR)"
 	}
-	return info
+	return info, bad
 }
 
 // settings applies a SETTINGS frame sent by s's direction (RFC 9113

@@ -2,6 +2,7 @@ package h2
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -325,13 +326,11 @@ func (d *Decoder) flushHeld(s *dirState, emit decode.Emit) {
 	for i := range hb.held {
 		e := hb.held[i]
 		hb.held[i] = decode.Event{}
-		// The error, if any, stays last.
-		n := len(e.Info)
-		if n > 0 && e.Info[n-1].Key == "error" {
-			errField := e.Info[n-1]
-			e.Info = append(e.Info[:n-1], decode.String("state", d.stateOf(uint32(e.Stream))), errField)
-		} else {
-			e.Info = append(e.Info, decode.String("state", d.stateOf(uint32(e.Stream))))
+		e.Info = append(e.Info, decode.String("state", d.stateOf(uint32(e.Stream))))
+		// An error found on the way goes last.
+		if j := slices.IndexFunc(e.Info, func(f decode.Field) bool { return f.Key == "error" }); j >= 0 {
+			errField := e.Info[j]
+			e.Info = append(slices.Delete(e.Info, j, j+1), errField)
 		}
 		emit(e)
 	}

@@ -52,7 +52,6 @@ func (d *Decoder) openStream(id uint32, state streamState, at decode.Position, e
 	}
 	d.maxID[side] = max(d.maxID[side], id)
 	if len(d.streams) >= d.opts.MaxStreams {
-		d.dropped++
 		if !d.streamsCap {
 			d.streamsCap = true
 			d.capLimit(decode.DirNone, at, emit, "streams", d.opts.MaxStreams, decode.Uint("stream", uint64(id)))

@@ -131,17 +131,18 @@ func TestMalformedFrames(t *testing.T) {
 	raw := func(typ http2.FrameType, flags http2.Flags, id uint32, p ...byte) {
 		s.do(decode.C2S, func(f *http2.Framer) { f.WriteRawFrame(typ, flags, id, p) })
 	}
-	raw(http2.FrameData, 0x8, 1)                   // PADDED without a pad length
-	raw(http2.FrameData, 0x8, 1, 5, 1, 2)          // pad length over the payload
-	raw(http2.FrameData, 0, 0, 1)                  // stream 0
-	raw(http2.FrameSettings, 0, 0, 1, 2, 3)        // not a multiple of 6
-	raw(http2.FrameSettings, 1, 0, 0, 0, 0)        // ACK with a payload
-	raw(http2.FramePing, 0, 0, 1)                  // short
-	raw(http2.FrameWindowUpdate, 0, 1, 0, 0, 0, 0) // zero increment
-	raw(http2.FrameRSTStream, 0, 0, 0, 0, 0, 0)    // stream 0
-	raw(http2.FrameGoAway, 0, 0, 1)                // short
-	raw(http2.FramePriority, 0, 1, 1)              // short
-	raw(http2.FrameData, 0x1, 1, 1, 2)             // still decoding
+	raw(http2.FrameData, 0x8, 1)                               // PADDED without a pad length
+	raw(http2.FrameData, 0x8, 1, 5, 1, 2)                      // pad length over the payload
+	raw(http2.FrameData, 0, 0, 1)                              // stream 0
+	raw(http2.FrameSettings, 0, 0, 1, 2, 3)                    // not a multiple of 6
+	raw(http2.FrameSettings, 1, 0, 0, 0, 0)                    // ACK with a payload
+	raw(http2.FramePing, 0, 0, 1)                              // short
+	raw(http2.FrameWindowUpdate, 0, 1, 0, 0, 0, 0)             // zero increment
+	raw(http2.FrameRSTStream, 0, 0, 0, 0, 0, 0)                // stream 0
+	raw(http2.FrameGoAway, 0, 0, 1)                            // short
+	raw(http2.FramePriority, 0, 1, 1)                          // short
+	raw(http2.FrameWindowUpdate, 0, 0, 0x7f, 0xff, 0xff, 0xff) // the server's window over 2^31-1
+	raw(http2.FrameData, 0x1, 1, 1, 2)                         // still decoding
 	evs := run(NewDecoder(Options{}), s.steps)
 	check(t, evs, append(preamble(), []want{
 		{TypeHeaders, decode.C2S, 1, nil, nil},
@@ -155,6 +156,7 @@ func TestMalformedFrames(t *testing.T) {
 		{TypeRSTStream, decode.C2S, 0, []string{"error=connection error: PROTOCOL_ERROR"}, nil},
 		{TypeGoAway, decode.C2S, 0, []string{"error=connection error: FRAME_SIZE_ERROR"}, nil},
 		{TypePriority, decode.C2S, 1, []string{"error=connection error: FRAME_SIZE_ERROR: PRIORITY frame payload size was 1; want 5"}, nil},
+		{TypeWindowUpdate, decode.C2S, 0, []string{"conn_window=2147549182", "error=window above 2^31-1 (FLOW_CONTROL_ERROR)"}, nil},
 		{TypeData, decode.C2S, 1, []string{"len=2", "state=half-closed-local"}, nil},
 		{TypeExchange, decode.DirNone, 1, []string{"req_bytes=2", "incomplete=true"}, nil},
 	}...))
