@@ -38,7 +38,9 @@
 // updates an encoder may send are bounded by the SETTINGS_HEADER_TABLE_SIZE
 // its peer advertised: while a new value is not acknowledged, the larger of
 // the old and new (the encoder may use either), at most
-// Options.MaxHeaderTableSize. Decoded fields past Options.MaxHeaderListSize
+// Options.MaxHeaderTableSize. The table's size itself changes only by
+// the size updates the encoder puts at the start of a block (RFC 7541
+// §6.3), as the encoder's own table does. Decoded fields past Options.MaxHeaderListSize
 // are decoded (to keep the table in step) but not kept. A decoding error
 // is a connection error (COMPRESSION_ERROR): a decode-error event says so
 // and header decoding stops for that direction, frames go on.
@@ -53,7 +55,10 @@
 //
 // Stream states are the client's view: half-closed-local means the client
 // has sent END_STREAM, reserved-remote is a stream the server promised.
-// Closed streams are forgotten; at most Options.MaxStreams are tracked.
+// Closed streams are forgotten: a stream not tracked is idle above the
+// highest ID its side has used and closed below it. At most
+// Options.MaxStreams are tracked; the first stream over the cap emits a
+// cap-limit event, later ones are not tracked silently.
 //
 // Windows are the sender's view of what it may still send: each starts at
 // 65,535 or the receiver's SETTINGS_INITIAL_WINDOW_SIZE, DATA (padding
@@ -71,8 +76,19 @@
 // (END_STREAM from the server), resets it, or closes it by GOAWAY; End
 // emits the rest with incomplete set. Summary reports how many there were.
 //
+// # Errors
+//
+// A frame that breaks RFC 9113's rules is shown with error (its last info
+// field) and decoding goes on. A decode-error event stops a direction
+// (a hole, a client that does not send the preface) or its header
+// decoding (HPACK); the other direction, and the frames, go on.
+//
 // # Limits
 //
-// Every cap in Options that drops data emits a conn/cap-limit event.
-// Strings shown in events are cut at Options.MaxString bytes with "…".
+// The caps in Options emit a conn/cap-limit event with decoder, cap, limit
+// and what was dropped. Strings shown in events are cut at
+// Options.MaxString bytes with "…", header lists at Options.MaxHeaders
+// fields. Memory per connection is bounded by one buffered frame per
+// direction, the two HPACK tables, one partial header field each, the
+// tracked streams and at most 33 held events per direction.
 package h2
