@@ -35,6 +35,9 @@ type Options struct {
 	// Registry holds the application protocols that may attach to TCP
 	// streams; nil means none.
 	Registry *decode.Registry
+	// Datagrams holds the protocols that may attach to UDP flows (QUIC),
+	// recognised from a flow's first datagram; nil means none.
+	Datagrams *decode.DatagramRegistry
 }
 
 func (o *Options) setDefaults() {

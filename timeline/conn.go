@@ -43,6 +43,8 @@ type conn struct {
 	tcp *tcpflow.Conn
 
 	app       decode.StreamDecoder
+	dgram     decode.DatagramDecoder // UDP flows: app stays nil
+	dgSniffed bool                   // the first datagram was sniffed
 	appName   string
 	appState  appState
 	sniffBuf  [2][]byte
@@ -117,21 +119,34 @@ func (c *conn) tcpSegment(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet) 
 func (c *conn) udpDatagram(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet) {
 	c.packets[dir.Index()]++
 	c.bytes[dir.Index()] += uint64(pk.PayloadLen)
-	// Without a decoder a datagram's payload is the application's: the
-	// client's first one ends the round-trip count at zero (UDP has no
-	// handshake).
-	flags := decode.FlagRequest | decode.FlagAppData
-	if dir == decode.S2C {
-		flags = decode.FlagReply | decode.FlagAppData
+	if !c.dgSniffed && len(pk.Payload) > 0 {
+		c.dgSniffed = true
+		if s := c.b.opts.Datagrams.Sniff(dir, pk.Payload); s != nil {
+			c.dgram, c.appName, c.appState = s.New(), s.Name, appAttached
+		}
 	}
 	e := decode.NewEvent(p.Frame, p.TS, dir, decode.LayerUDP, decode.TypeDatagram)
 	e.Len = int64(pk.PayloadLen)
-	e.Flags = flags
+	if c.dgram == nil {
+		// Without a decoder a datagram's payload is the application's:
+		// the client's first one ends the round-trip count at zero (UDP
+		// has no handshake). With one, its events say what is what.
+		e.Flags = decode.FlagRequest | decode.FlagAppData
+		if dir == decode.S2C {
+			e.Flags = decode.FlagReply | decode.FlagAppData
+		}
+	}
 	if c.b.opts.Segments {
 		c.emit(e)
-		return
+	} else {
+		c.note(&e)
 	}
-	c.note(&e)
+	if c.dgram != nil {
+		at := decode.Position{Frame: p.Frame, TS: p.TS}
+		// The payload may be cut by the snap length: the decoder gets
+		// what was captured.
+		c.guard(at, func() error { return c.dgram.Datagram(dir, pk.Payload, at, c.emit) })
+	}
 }
 
 // Data receives reassembled TCP bytes (tcpflow.Handler).
@@ -291,7 +306,11 @@ func (c *conn) end(why endReason) {
 		c.tcp.End(c.lastFrame, c.lastTS)
 	}
 	if c.appState == appAttached {
-		c.guard(at, func() error { c.app.End(at, c.emit); return nil })
+		if c.dgram != nil {
+			c.guard(at, func() error { c.dgram.End(at, c.emit); return nil })
+		} else {
+			c.guard(at, func() error { c.app.End(at, c.emit); return nil })
+		}
 	}
 	for _, ph := range c.phase.phases(c.info.Midstream) {
 		c.emit(ph.event())
@@ -345,7 +364,11 @@ func (c *conn) summary(why endReason) decode.Event {
 	if c.appName != "" {
 		info = append(info, decode.String("protocol", c.appName))
 	}
-	if sum, ok := c.app.(decode.Summarizer); ok && c.appState == appAttached {
+	var dec any = c.app
+	if c.dgram != nil {
+		dec = c.dgram
+	}
+	if sum, ok := dec.(decode.Summarizer); ok && c.appState == appAttached {
 		// Guarded like every call into a decoder: a panic here becomes a
 		// decode-error event, not a crash.
 		c.guard(decode.Position{Frame: c.lastFrame, TS: c.lastTS}, func() error {
