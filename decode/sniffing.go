@@ -16,6 +16,8 @@ type Sniffing struct {
 	state sniffState
 	first [2][]byte
 	held  []heldBytes
+	// heldLen is the bytes in held.
+	heldLen int
 }
 
 type sniffState uint8
@@ -58,23 +60,34 @@ func (s *Sniffing) Data(dir Dir, data []byte, at Position, emit Emit) error {
 	case verdict == Match:
 		s.dec, s.name, s.state = sn.New(), sn.Name, sniffAttached
 		held := s.held
-		s.held, s.first = nil, [2][]byte{}
+		s.held, s.heldLen, s.first = nil, 0, [2][]byte{}
 		for _, h := range held {
 			if err := s.dec.Data(h.dir, h.data, h.at, emit); err != nil {
 				return err
 			}
 		}
 		return s.dec.Data(dir, data, at, emit)
-	case verdict == NeedMore && len(data) <= room:
+	case verdict == NeedMore && s.heldLen+len(data) <= MaxSniffHold &&
+		(len(s.first[0]) < SniffBytes || len(s.first[1]) < SniffBytes):
+		// Undecided: a server may speak first (an HTTP/2 server's
+		// SETTINGS) and the client's bytes decide.
 		s.held = append(s.held, heldBytes{dir, append([]byte(nil), data...), at})
+		s.heldLen += len(data)
 	default:
 		s.giveUp()
 	}
 	return nil
 }
 
+// MaxSniffHold bounds the bytes held per connection while no sniffer has
+// decided (a server's greeting waiting for the client's first bytes):
+// past it, or once both directions' first SniffBytes are in and still
+// undecided, the streams are given up. It is small because every
+// connection may hold it.
+const MaxSniffHold = 4 << 10
+
 func (s *Sniffing) giveUp() {
-	s.state, s.held, s.first = sniffNone, nil, [2][]byte{}
+	s.state, s.held, s.heldLen, s.first = sniffNone, nil, 0, [2][]byte{}
 }
 
 // Skip implements StreamDecoder.

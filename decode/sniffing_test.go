@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -20,7 +21,8 @@ func (r *recDecoder) Skip(dir Dir, n uint64, at Position, emit Emit) { r.skips++
 func (r *recDecoder) End(at Position, emit Emit)                     { r.ended = true }
 func (r *recDecoder) Summary() Info                                  { return Info{Int("requests", 2)} }
 
-// helloRegistry matches streams whose client starts with "HELLO".
+// helloRegistry matches streams whose client starts with "HELLO"; the
+// server's bytes never decide.
 func helloRegistry(dec **recDecoder) *Registry {
 	reg := &Registry{}
 	reg.Register(Sniffer{
@@ -29,7 +31,9 @@ func helloRegistry(dec **recDecoder) *Registry {
 			const magic = "HELLO"
 			n := min(len(first), len(magic))
 			switch {
-			case dir != C2S || string(first[:n]) != magic[:n]:
+			case dir != C2S:
+				return NeedMore // the client decides
+			case string(first[:n]) != magic[:n]:
 				return NoMatch
 			case n < len(magic):
 				return NeedMore
@@ -57,6 +61,10 @@ func TestSniffing(t *testing.T) {
 		{"partial then mismatch", []string{"c:HEL", "c:P"}, false, "", ""},
 		{"hole before match", []string{"c:HE", "skip", "c:LLO"}, false, "", ""},
 		{"hole after match", []string{"c:HELLO", "skip", "c:x"}, true, "HELLOx", ""},
+		// A server that speaks first, more than SniffBytes at once: held
+		// until the client's bytes decide.
+		{"server first", []string{"s:" + strings.Repeat("s", 100), "c:HELLO"}, true, "HELLO", strings.Repeat("s", 100)},
+		{"server first, client other", []string{"s:" + strings.Repeat("s", 100), "c:GET"}, false, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,6 +49,8 @@ type conn struct {
 	appState  appState
 	sniffBuf  [2][]byte
 	sniffHeld []heldChunk
+	// sniffHeldLen is the bytes in sniffHeld (at most decode.MaxSniffHold).
+	sniffHeldLen int
 
 	lastTS    time.Time
 	lastFrame int64
@@ -176,19 +178,23 @@ func (c *conn) streamData(dir decode.Dir, data []byte, at decode.Position) {
 		case verdict == decode.Match:
 			c.app, c.appName, c.appState = s.New(), s.Name, appAttached
 			held := c.sniffHeld
-			c.sniffHeld, c.sniffBuf = nil, [2][]byte{}
+			c.sniffHeld, c.sniffHeldLen, c.sniffBuf = nil, 0, [2][]byte{}
 			for _, h := range held {
 				c.appData(h.dir, h.data, h.at)
 			}
 			c.appData(dir, data, at)
-		case verdict == decode.NeedMore && len(data) <= room:
+		case verdict == decode.NeedMore && c.sniffHeldLen+len(data) <= decode.MaxSniffHold &&
+			(len(c.sniffBuf[0]) < decode.SniffBytes || len(c.sniffBuf[1]) < decode.SniffBytes):
+			// Undecided: a server may speak first (an HTTP/2 server's
+			// SETTINGS) and the client's bytes decide.
 			c.sniffHeld = append(c.sniffHeld, heldChunk{dir, append([]byte(nil), data...), at})
+			c.sniffHeldLen += len(data)
 		default:
 			c.appState = appRaw
 			for _, h := range c.sniffHeld {
 				c.rawData(h.dir, h.data, h.at)
 			}
-			c.sniffHeld, c.sniffBuf = nil, [2][]byte{}
+			c.sniffHeld, c.sniffHeldLen, c.sniffBuf = nil, 0, [2][]byte{}
 			c.rawData(dir, data, at)
 		}
 	case appAttached:
@@ -294,7 +300,7 @@ func (c *conn) Skip(dir decode.Dir, s *tcpflow.Skip) {
 		if c.b.opts.Registry.Len() > 0 {
 			// A hole before the protocol was recognised: give up on it.
 			c.appState = appRaw
-			c.sniffHeld, c.sniffBuf = nil, [2][]byte{}
+			c.sniffHeld, c.sniffHeldLen, c.sniffBuf = nil, 0, [2][]byte{}
 		}
 	}
 }
