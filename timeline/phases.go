@@ -44,15 +44,22 @@ type phaseTracker struct {
 	hsStart, hsDone mark // TLS or QUIC handshake
 	hsLayer         decode.Layer
 
-	req  [numLayers]mark // the client's first application bytes, per layer
-	resp [numLayers]mark // the server's first application bytes after them
+	// Per layer: the client's first application bytes (req) and its first
+	// request proper (reqStrict: flagged FlagRequest too, e.g. HTTP/2's
+	// first HEADERS after the preface), and the server's first application
+	// bytes after each.
+	req, reqStrict   [numLayers]mark
+	resp, respStrict [numLayers]mark
 }
 
 // observe notes one event of the connection.
 func (p *phaseTracker) observe(e *decode.Event) {
 	switch e.Dir {
 	case decode.C2S:
-		if e.Flags&(decode.FlagRequest|decode.FlagAppData) != 0 {
+		// Only requests wait for replies: HTTP/2's preface or a SETTINGS
+		// ACK is application data the server answers without the client
+		// waiting for it.
+		if e.Flags&decode.FlagRequest != 0 {
 			p.spoke = true
 		}
 	case decode.S2C:
@@ -87,11 +94,27 @@ func (p *phaseTracker) observe(e *decode.Event) {
 		if !p.req[l].set {
 			p.req[l] = at
 		}
+		if e.Flags&decode.FlagRequest != 0 && !p.reqStrict[l].set {
+			p.reqStrict[l] = at
+		}
 	case decode.S2C:
 		if p.req[l].set && !p.resp[l].set {
 			p.resp[l] = at
 		}
+		if p.reqStrict[l].set && !p.respStrict[l].set {
+			p.respStrict[l] = at
+		}
 	}
+}
+
+// request returns layer l's first request and the first response byte
+// after it: the first request proper when the layer marks one, else its
+// first application bytes.
+func (p *phaseTracker) request(l decode.Layer) (req, resp mark) {
+	if p.reqStrict[l].set {
+		return p.reqStrict[l], p.respStrict[l]
+	}
+	return p.req[l], p.resp[l]
 }
 
 // rank orders layers for choosing where requests are counted: the
@@ -163,7 +186,7 @@ func (p *phaseTracker) phases(midstream bool) []phase {
 	if !ok {
 		return out
 	}
-	req := p.req[l]
+	req, resp := p.request(l)
 	if ready.set {
 		ph := phase{name: PhaseRequest, from: ready, to: req, layer: l}
 		if req.ts.Before(ready.ts) || req.frame < ready.frame {
@@ -173,7 +196,7 @@ func (p *phaseTracker) phases(midstream bool) []phase {
 		}
 		out = append(out, ph)
 	}
-	if resp := p.resp[l]; resp.set {
+	if resp.set {
 		out = append(out, phase{name: PhaseFirstByte, from: req, to: resp, layer: l})
 	}
 	return out

@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wiretrace/wiretrace/decode/keylog"
-	"github.com/wiretrace/wiretrace/decode/tcpflow"
 	"github.com/wiretrace/wiretrace/decode/stack"
+	"github.com/wiretrace/wiretrace/decode/tcpflow"
 	"github.com/wiretrace/wiretrace/internal/iostreams"
 	"github.com/wiretrace/wiretrace/render/jsonl"
 	"github.com/wiretrace/wiretrace/render/svg"

@@ -275,7 +275,7 @@ func (d *Decoder) appData(dir decode.Dir, r *Record, at decode.Position, emit de
 	switch {
 	case dir == decode.C2S && !d.serverHello:
 		info = append(info, decode.Bool("early_data", true))
-		e.Flags |= decode.FlagAppData
+		e.Flags |= decode.FlagAppData | decode.FlagRequest
 	case dir == decode.C2S && d.tls13() && !s.finishd:
 		// The client's flight after the ServerHello ends with its
 		// Finished: the handshake is done for the client.
@@ -285,7 +285,12 @@ func (d *Decoder) appData(dir decode.Dir, r *Record, at decode.Position, emit de
 	case dir == decode.S2C && d.tls13() && !d.dirs[0].finishd:
 		info = append(info, decode.Bool("handshake", true))
 	default:
+		// Seen from TLS, what the client sends is a request and what the
+		// server sends a reply; a decoder of the plaintext says better.
 		e.Flags |= decode.FlagAppData
+		if dir == decode.C2S {
+			e.Flags |= decode.FlagRequest
+		}
 	}
 	e.Info = info
 	emit(e)

@@ -385,6 +385,9 @@ func (d *Decoder) inner(dir decode.Dir, ep epoch, pt []byte, at decode.Position,
 		}
 		e.Info = info
 		e.Flags |= decode.FlagAppData
+		if dir == decode.C2S {
+			e.Flags |= decode.FlagRequest
+		}
 		emit(e)
 		d.plaintext(dir, content, at, emit)
 	default:

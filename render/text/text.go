@@ -2,6 +2,7 @@ package text
 
 import (
 	"bufio"
+	"cmp"
 	"io"
 	"slices"
 	"strconv"
@@ -44,7 +45,22 @@ type block struct {
 	conn    *timeline.Conn
 	events  []timeline.Event
 	printed bool // the header was printed already
+	// requests are the connection's HTTP exchanges, listed in a table
+	// before its summary (at most maxRequestRows, then a count).
+	requests     []requestRow
+	moreRequests int
 }
+
+// requestRow is one line of a connection's requests table.
+type requestRow struct {
+	layer, method, path, status string
+	stream                      int64
+	start, firstByte, end       time.Duration // since the connection's first packet; -1: unknown
+	note                        string
+}
+
+// maxRequestRows bounds a connection's requests table.
+const maxRequestRows = 200
 
 // New returns a Writer on w.
 func New(w io.Writer, opts Options) *Writer {
@@ -70,6 +86,13 @@ func (t *Writer) Event(ev *timeline.Event) error {
 		t.held[ev.Conn.ID] = bl
 	}
 	bl.events = append(bl.events, *ev)
+	if ev.Type == "exchange" {
+		if len(bl.requests) < maxRequestRows {
+			bl.requests = append(bl.requests, newRequestRow(ev))
+		} else {
+			bl.moreRequests++
+		}
+	}
 	if ev.Layer == decode.LayerConn && ev.Type == decode.TypeSummary {
 		delete(t.held, ev.Conn.ID)
 		return t.printBlock(bl)
@@ -112,6 +135,9 @@ func (t *Writer) printBlock(bl *block) error {
 	}
 	for i := 0; i < len(bl.events); i++ {
 		ev := &bl.events[i]
+		if (isPhase(ev) || ev.Type == decode.TypeSummary) && len(bl.requests) > 0 {
+			b = t.appendRequests(b, bl)
+		}
 		if isPhase(ev) && (i == 0 || !isPhase(&bl.events[i-1])) {
 			b = append(b, spaces(timeWidth+frameWidth+3)...)
 			b = t.style(b, dim, "where the time went:")
@@ -342,6 +368,95 @@ func appendInfo(b []byte, info decode.Info, showFlags bool) []byte {
 		b = append(b, '=')
 		b = append(b, v...)
 	}
+	return b
+}
+
+// newRequestRow reads an exchange event (docs/events.md).
+func newRequestRow(ev *timeline.Event) requestRow {
+	r := requestRow{layer: ev.Layer.String(), stream: ev.Stream, start: -1, firstByte: -1, end: -1}
+	str := func(k string) string {
+		f, _ := ev.Info.Get(k)
+		return Sanitize(string(f.AppendValue(nil)))
+	}
+	r.method, r.path, r.status = str("method"), str("path"), str("status")
+	if r.status == "0" {
+		r.status = "–"
+	}
+	if f, ok := ev.Info.Get("start"); ok {
+		if st, err := time.Parse(time.RFC3339Nano, f.Str); err == nil {
+			r.start = st.Sub(ev.Conn.FirstTS)
+			if fb, ok := ev.Info.Get("first_byte_ms"); ok {
+				r.firstByte = r.start + fb.Duration()
+			}
+			if d, ok := ev.Info.Get("duration_ms"); ok {
+				r.end = r.start + d.Duration()
+			}
+		}
+	}
+	for _, k := range []string{"reset", "incomplete", "pushed", "upgrade", "unmatched"} {
+		if f, ok := ev.Info.Get(k); ok && (f.Kind != decode.KindBool || f.Bool()) {
+			if f.Kind == decode.KindBool {
+				r.note += " " + k
+			} else {
+				r.note += " " + k + "=" + Sanitize(string(f.AppendValue(nil)))
+			}
+		}
+	}
+	return r
+}
+
+// appendRequests prints the table of a connection's HTTP exchanges:
+// stream, request, status, and when it started, got its first byte and
+// ended (ms since the connection's first packet). The rows are then
+// forgotten, so a block printed in parts lists each once.
+func (t *Writer) appendRequests(b []byte, bl *block) []byte {
+	// In the order they started (they complete in any order).
+	slices.SortStableFunc(bl.requests, func(a, b requestRow) int { return cmp.Compare(a.start, b.start) })
+	ind := spaces(timeWidth + frameWidth + 3)
+	b = append(b, ind...)
+	b = t.style(b, dim, "requests:")
+	b = append(b, '\n')
+	pathW := 4
+	for _, r := range bl.requests {
+		pathW = max(pathW, min(utf8.RuneCountInString(r.method+" "+r.path), 60))
+	}
+	b = append(b, ind...)
+	b = append(b, "  "...)
+	b = t.style(b, dim, pad("stream", 7)+pad("request", pathW+2)+pad("status", 8)+right("start", 11)+right("first byte", 12)+right("end", 11))
+	b = append(b, '\n')
+	ms := func(d time.Duration) string {
+		if d < 0 {
+			return "–"
+		}
+		return "+" + fixedMillis(d)
+	}
+	for _, r := range bl.requests {
+		stream := "–"
+		if r.stream != decode.NoValue {
+			stream = strconv.FormatInt(r.stream, 10)
+		}
+		req := r.method + " " + r.path
+		if utf8.RuneCountInString(req) > 60 {
+			req = string([]rune(req)[:59]) + "…"
+		}
+		b = append(b, ind...)
+		b = append(b, "  "...)
+		b = append(b, pad(stream, 7)...)
+		b = append(b, pad(req, pathW+2)...)
+		b = append(b, pad(r.status, 8)...)
+		b = append(b, right(ms(r.start), 11)...)
+		b = append(b, right(ms(r.firstByte), 12)...)
+		b = append(b, right(ms(r.end), 11)...)
+		b = append(b, r.note...)
+		b = append(b, '\n')
+	}
+	if bl.moreRequests > 0 {
+		b = append(b, ind...)
+		b = append(b, "  … "...)
+		b = strconv.AppendInt(b, int64(bl.moreRequests), 10)
+		b = append(b, " more requests\n"...)
+	}
+	bl.requests, bl.moreRequests = nil, 0
 	return b
 }
 
