@@ -16,5 +16,6 @@ require (
 
 require (
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/quic-go/quic-go v0.65.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )
