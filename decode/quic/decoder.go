@@ -283,7 +283,16 @@ func (d *Decoder) packet(dir decode.Dir, pkt []byte, h *Header, perr error, at d
 	if perr != nil {
 		// The header is unreadable, or the packet cut short (by the
 		// snap length): say so, and nothing more.
-		if _, ok := h.Type.space(); ok {
+		if h.Type == PacketInitial && h.DCIDKnown && dir == decode.C2S {
+			d.clientInitial(h)
+		}
+		if h.Length > 0 {
+			info = append(info, decode.Uint("length", h.Length))
+		}
+		if sp, ok := h.Type.space(); ok {
+			if pn, ok := d.peekPacketNumber(dir, sp, pkt, h); ok {
+				info = append(info, decode.Int("pn", pn))
+			}
 			info = append(info, decode.Bool("decrypted", false))
 		}
 		if errors.Is(perr, decode.ErrTruncated) {
@@ -428,6 +437,22 @@ func (d *Decoder) decrypt(dir decode.Dir, sp space, pkt []byte, h *Header, info 
 	s.largest[dir.Index()] = max(s.largest[dir.Index()], u.pn)
 	info = append(info, decode.Int("pn", u.pn), decode.Bool("decrypted", true))
 	return d.walkFrames(dir, sp, u.payload, info, at), true
+}
+
+// peekPacketNumber removes the header protection of a packet cut by the
+// snap length, when its keys are known and the sample was captured, to
+// read its packet number; the payload cannot be authenticated.
+func (d *Decoder) peekPacketNumber(dir decode.Dir, sp space, pkt []byte, h *Header) (int64, bool) {
+	k := d.spaces[sp].keys[dir.Index()]
+	if sp == spaceInitial {
+		k = d.initialKeys(h.Version, dir)
+	}
+	if k == nil || h.Type == Packet0RTT || !h.DCIDKnown || h.PNOffset == 0 {
+		return 0, false
+	}
+	d.pkt = append(d.pkt[:0], pkt...)
+	u, err := k.removeHeaderProtection(d.pkt, h.PNOffset, h.Long, d.spaces[sp].largest[dir.Index()])
+	return u.pn, err == nil
 }
 
 // frameList builds a packet's frame summaries in one buffer, so that the

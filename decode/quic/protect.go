@@ -97,6 +97,32 @@ type unprotected struct {
 // direction, -1 for none), and decrypts the payload (RFC 9001 §5.3). It
 // works in place: pkt must be the caller's copy.
 func (k *keys) unprotect(pkt []byte, pnOff int, long bool, largest int64) (unprotected, error) {
+	u, err := k.removeHeaderProtection(pkt, pnOff, long, largest)
+	if err != nil {
+		return u, err
+	}
+	nonce := k.iv
+	for i := range 8 {
+		nonce[4+i] ^= byte(uint64(u.pn) >> (56 - 8*i))
+	}
+	hdrEnd := pnOff + u.pnLen
+	ct := pkt[hdrEnd:]
+	if len(ct) < k.aead.Overhead() {
+		return u, errAt("payload shorter than the AEAD tag", hdrEnd, decode.ErrTruncated)
+	}
+	pt, err := k.aead.Open(ct[:0], nonce[:], ct, pkt[:hdrEnd])
+	if err != nil {
+		return u, errAt(errAuth.Error(), hdrEnd, errAuth)
+	}
+	u.payload = pt
+	return u, nil
+}
+
+// removeHeaderProtection unmasks the first byte and the packet number in
+// place and decodes the packet number (RFC 9001 §5.4.1). It needs only
+// the bytes up to the end of the sample, so it works on a packet the snap
+// length cut, whose payload cannot be authenticated.
+func (k *keys) removeHeaderProtection(pkt []byte, pnOff int, long bool, largest int64) (unprotected, error) {
 	var u unprotected
 	// The sample starts 4 bytes after the packet number's start
 	// (RFC 9001 §5.4.2), whatever its length.
@@ -118,20 +144,6 @@ func (k *keys) unprotect(pkt []byte, pnOff int, long bool, largest int64) (unpro
 		truncated = truncated<<8 | uint64(pkt[pnOff+i])
 	}
 	u.pn = decodePacketNumber(largest, truncated, u.pnLen*8)
-	nonce := k.iv
-	for i := range 8 {
-		nonce[4+i] ^= byte(uint64(u.pn) >> (56 - 8*i))
-	}
-	hdrEnd := pnOff + u.pnLen
-	ct := pkt[hdrEnd:]
-	if len(ct) < k.aead.Overhead() {
-		return u, errAt("payload shorter than the AEAD tag", hdrEnd, decode.ErrTruncated)
-	}
-	pt, err := k.aead.Open(ct[:0], nonce[:], ct, pkt[:hdrEnd])
-	if err != nil {
-		return u, errAt(errAuth.Error(), hdrEnd, errAuth)
-	}
-	u.payload = pt
 	return u, nil
 }
 
