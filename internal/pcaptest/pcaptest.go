@@ -1,16 +1,19 @@
 // Package pcaptest is what the tests of several packages need to run
-// captures: where the shared and the project's captures are, tshark (found,
-// required or skipped), a capture's key log, and a capture driven through
-// the timeline with a registry of decoders.
+// captures: where the shared and the project's captures are, tshark
+// (found, required or skipped) and the fields it prints, a capture's key
+// log, a capture driven through the timeline with a registry of decoders,
+// per-connection counts compared with tshark's, and the connections' bytes
+// as fuzz seeds.
 //
-// Only tests import it.
+// Only tests import it. It imports capture, decode, decode/keylog and
+// timeline (and through them decode/netpkt and decode/tcpflow), so the
+// internal tests of those packages cannot.
 package pcaptest
 
 import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -55,20 +58,6 @@ func SharedGlob(t testing.TB, pattern string) []string {
 // testdata/pcaps.
 func Project(name string) string {
 	return filepath.Join(root(), "testdata", "pcaps", name)
-}
-
-// Tshark returns tshark's path. Without tshark the test is skipped, or
-// fails when WIRETRACE_REQUIRE_TSHARK=1 (as in CI).
-func Tshark(t testing.TB) string {
-	t.Helper()
-	p, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("WIRETRACE_REQUIRE_TSHARK") == "1" {
-			t.Fatalf("tshark not found and WIRETRACE_REQUIRE_TSHARK=1: %v", err)
-		}
-		t.Skip("tshark not on PATH")
-	}
-	return p
 }
 
 // KeyLogFile returns the key log that belongs to a capture, NAME.keys
