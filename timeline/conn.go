@@ -358,7 +358,7 @@ func (c *conn) summary(why endReason) decode.Event {
 		decode.Millis("duration_ms", c.lastTS.Sub(c.info.FirstTS)),
 	)
 	if fb, ok := c.phase.firstByte(c.info.Midstream); ok {
-		info = append(info, decode.Millis("ttfb_ms", fb.ts.Sub(c.info.FirstTS)))
+		info = append(info, decode.Millis("ttfb_ms", fb.time().Sub(c.info.FirstTS)))
 	}
 	if c.tcp != nil {
 		info = append(info, decode.String("close", c.tcp.CloseKind().String()))

@@ -14,95 +14,141 @@ const (
 	// The secure handshake phase is named by its layer: "tls" or "quic".
 )
 
-// mark is a moment a phase starts or ends: the event's frame and time, and
-// how many round trips had completed by then.
+// TypePhase is the analysis event that reports one phase of a
+// connection's start.
+const TypePhase decode.Type = "phase"
+
+// level groups layers for counting round trips and choosing where
+// requests are counted: the transport, the secure layer, the application.
+type level uint8
+
+const (
+	levelTransport level = iota // tcp, udp
+	levelSecure                 // tls, quic
+	levelApp                    // http1, http2, http3, ws
+	numLevels
+)
+
+func levelOf(l decode.Layer) (level, bool) {
+	switch l {
+	case decode.LayerTCP, decode.LayerUDP:
+		return levelTransport, true
+	case decode.LayerTLS, decode.LayerQUIC:
+		return levelSecure, true
+	case decode.LayerHTTP1, decode.LayerHTTP2, decode.LayerHTTP3, decode.LayerWS:
+		return levelApp, true
+	}
+	return 0, false
+}
+
+// mark is a moment a phase starts or ends: the event's frame and time
+// (Unix nanoseconds), and how many round trips its level had completed by
+// then. It is small because every connection keeps a few.
 type mark struct {
 	frame  int64
-	ts     time.Time
-	rounds int
+	ts     int64
+	rounds int32
 	set    bool
 }
 
+func (m mark) time() time.Time { return time.Unix(0, m.ts).UTC() }
+
 // numLayers sizes the per-layer arrays of phaseTracker.
-const numLayers = int(decode.LayerCapture) + 1
+const numLayers = int(decode.LayerWS) + 1
+
+// layerMarks are a layer's first request and first response byte after
+// it: req is the client's first application bytes, reqStrict its first
+// request proper (flagged FlagRequest too, e.g. HTTP/2's first HEADERS
+// after the preface).
+type layerMarks struct {
+	req, reqStrict   mark
+	resp, respStrict mark
+}
 
 // phaseTracker follows a connection's events to say where the time before
 // its first response byte went: TCP handshake, secure handshake, first
 // request, first response byte. Each phase is measured between two events,
-// and its round trips are the client's waits for a reply in between.
+// and its round trips are the client's waits for a reply in between,
+// counted within one level (TLS records around HTTP/2 frames do not count
+// again for HTTP/2).
 //
-// Requests and responses are taken from the highest protocol layer that
-// saw them (HTTP above TLS above TCP), so that with decrypted HTTP/2 the
-// first response byte is the response's HEADERS rather than the server's
+// Requests and responses are taken from the highest level that saw them
+// (HTTP above TLS above TCP), so that with decrypted HTTP/2 the first
+// response byte is the response's HEADERS rather than the server's
 // SETTINGS. That choice needs the whole connection, which is why phases are
 // reported when it ends.
 type phaseTracker struct {
-	rounds int  // the client's waits for a reply so far
-	spoke  bool // the client sent something it expects an answer to
+	rounds [numLevels]int32 // the client's waits for a reply so far
+	spoke  [numLevels]bool  // the client sent a request and waits
 
-	syn, ack        mark // TCP handshake
-	hsStart, hsDone mark // TLS or QUIC handshake
+	syn, ack        mark // TCP handshake (transport level)
+	hsStart, hsDone mark // TLS or QUIC handshake (secure level)
 	hsLayer         decode.Layer
 
-	// Per layer: the client's first application bytes (req) and its first
-	// request proper (reqStrict: flagged FlagRequest too, e.g. HTTP/2's
-	// first HEADERS after the preface), and the server's first application
-	// bytes after each.
-	req, reqStrict   [numLayers]mark
-	resp, respStrict [numLayers]mark
+	// layers is allocated at the first application data, so connections
+	// that never carry any (a scan's SYNs) stay small.
+	layers *[numLayers]layerMarks
 }
 
 // observe notes one event of the connection.
 func (p *phaseTracker) observe(e *decode.Event) {
+	lv, ok := levelOf(e.Layer)
+	if !ok {
+		return
+	}
 	switch e.Dir {
 	case decode.C2S:
 		// Only requests wait for replies: HTTP/2's preface or a SETTINGS
 		// ACK is application data the server answers without the client
 		// waiting for it.
 		if e.Flags&decode.FlagRequest != 0 {
-			p.spoke = true
+			p.spoke[lv] = true
 		}
 	case decode.S2C:
-		if e.Flags&decode.FlagReply != 0 && p.spoke {
-			p.rounds++
-			p.spoke = false
+		if e.Flags&decode.FlagReply != 0 && p.spoke[lv] {
+			p.rounds[lv]++
+			p.spoke[lv] = false
 		}
 	}
-	at := mark{frame: e.Frame, ts: e.TS, rounds: p.rounds, set: true}
-	switch e.Layer {
-	case decode.LayerTCP:
+	at := mark{frame: e.Frame, ts: e.TS.UnixNano(), rounds: p.rounds[lv], set: true}
+	switch lv {
+	case levelTransport:
 		switch {
 		case e.Type == decode.TypeSYN && e.Dir == decode.C2S && !p.syn.set:
 			p.syn = at
 		case e.Type == decode.TypeACK && !p.ack.set:
 			p.ack = at
 		}
-	case decode.LayerTLS, decode.LayerQUIC:
+	case levelSecure:
 		if !p.hsStart.set {
 			p.hsStart, p.hsLayer = at, e.Layer
+			p.hsStart.rounds = 0
 		}
 		if e.Flags&decode.FlagHandshakeDone != 0 && !p.hsDone.set {
 			p.hsDone = at
 		}
 	}
-	if e.Flags&decode.FlagAppData == 0 || int(e.Layer) >= numLayers {
+	if e.Flags&decode.FlagAppData == 0 {
 		return
 	}
-	l := e.Layer
+	if p.layers == nil {
+		p.layers = new([numLayers]layerMarks)
+	}
+	m := &p.layers[e.Layer]
 	switch e.Dir {
 	case decode.C2S:
-		if !p.req[l].set {
-			p.req[l] = at
+		if !m.req.set {
+			m.req = at
 		}
-		if e.Flags&decode.FlagRequest != 0 && !p.reqStrict[l].set {
-			p.reqStrict[l] = at
+		if e.Flags&decode.FlagRequest != 0 && !m.reqStrict.set {
+			m.reqStrict = at
 		}
 	case decode.S2C:
-		if p.req[l].set && !p.resp[l].set {
-			p.resp[l] = at
+		if m.req.set && !m.resp.set {
+			m.resp = at
 		}
-		if p.reqStrict[l].set && !p.respStrict[l].set {
-			p.respStrict[l] = at
+		if m.reqStrict.set && !m.respStrict.set {
+			m.respStrict = at
 		}
 	}
 }
@@ -111,38 +157,33 @@ func (p *phaseTracker) observe(e *decode.Event) {
 // after it: the first request proper when the layer marks one, else its
 // first application bytes.
 func (p *phaseTracker) request(l decode.Layer) (req, resp mark) {
-	if p.reqStrict[l].set {
-		return p.reqStrict[l], p.respStrict[l]
+	m := &p.layers[l]
+	if m.reqStrict.set {
+		return m.reqStrict, m.respStrict
 	}
-	return p.req[l], p.resp[l]
-}
-
-// rank orders layers for choosing where requests are counted: the
-// application protocol over the secure layer over the transport.
-func rank(l decode.Layer) int {
-	switch l {
-	case decode.LayerHTTP1, decode.LayerHTTP2, decode.LayerHTTP3, decode.LayerWS:
-		return 2
-	case decode.LayerTLS, decode.LayerQUIC:
-		return 1
-	}
-	return 0
+	return m.req, m.resp
 }
 
 // requestLayer picks the layer whose first request and response the
-// request and first-byte phases use: the highest-ranked layer that saw a
-// request, the earliest request among equals (so an HTTP/1.1 request that
-// upgrades to h2c or WebSocket is the first request).
+// request and first-byte phases use: the highest level that saw a request,
+// the earliest request within it (so an HTTP/1.1 request that upgrades to
+// h2c or WebSocket is the first request).
 func (p *phaseTracker) requestLayer() (decode.Layer, bool) {
-	best, found := decode.Layer(0), false
-	for l := range numLayers {
-		m := p.req[l]
-		if !m.set {
+	if p.layers == nil {
+		return 0, false
+	}
+	var best decode.Layer
+	var bestLv level
+	found := false
+	for i := range p.layers {
+		l := decode.Layer(i)
+		lv, ok := levelOf(l)
+		m := p.layers[i].req
+		if !ok || !m.set {
 			continue
 		}
-		if !found || rank(decode.Layer(l)) > rank(best) ||
-			rank(decode.Layer(l)) == rank(best) && m.ts.Before(p.req[best].ts) {
-			best, found = decode.Layer(l), true
+		if !found || lv > bestLv || lv == bestLv && m.ts < p.layers[best].req.ts {
+			best, bestLv, found = l, lv, true
 		}
 	}
 	return best, found
@@ -150,11 +191,11 @@ func (p *phaseTracker) requestLayer() (decode.Layer, bool) {
 
 // phase is one measured phase.
 type phase struct {
-	name       string
-	from, to   mark
-	layer      decode.Layer // request and first-byte: the layer counted
-	early      bool         // request: sent before the handshake completed
-	incomplete bool
+	name     string
+	from, to mark
+	rounds   int32
+	layer    decode.Layer // request and first-byte: the layer counted
+	early    bool         // request: sent before the handshake completed
 }
 
 // phases returns the connection's phases in order. midstream connections
@@ -165,8 +206,8 @@ func (p *phaseTracker) phases(midstream bool) []phase {
 	}
 	var out []phase
 	var ready mark
-	if p.syn.set && p.ack.set && !p.ack.ts.Before(p.syn.ts) {
-		out = append(out, phase{name: PhaseTCP, from: p.syn, to: p.ack})
+	if p.syn.set && p.ack.set && p.ack.ts >= p.syn.ts {
+		out = append(out, phase{name: PhaseTCP, from: p.syn, to: p.ack, rounds: p.ack.rounds - p.syn.rounds})
 		ready = p.ack
 	}
 	if p.hsStart.set && p.hsDone.set {
@@ -177,7 +218,7 @@ func (p *phaseTracker) phases(midstream bool) []phase {
 		if ready.set && ready.frame < from.frame {
 			from = ready
 		}
-		out = append(out, phase{name: p.hsLayer.String(), from: from, to: p.hsDone})
+		out = append(out, phase{name: p.hsLayer.String(), from: from, to: p.hsDone, rounds: p.hsDone.rounds - p.hsStart.rounds})
 		ready = p.hsDone
 	} else if p.hsStart.set {
 		return out // the handshake never completed: no request phase
@@ -188,8 +229,9 @@ func (p *phaseTracker) phases(midstream bool) []phase {
 	}
 	req, resp := p.request(l)
 	if ready.set {
+		// The client's own time: no round trips by definition.
 		ph := phase{name: PhaseRequest, from: ready, to: req, layer: l}
-		if req.ts.Before(ready.ts) || req.frame < ready.frame {
+		if req.ts < ready.ts || req.frame < ready.frame {
 			// 0-RTT, TCP Fast Open, TLS False Start: the request did not
 			// wait for the handshake.
 			ph.from, ph.early = req, true
@@ -197,7 +239,7 @@ func (p *phaseTracker) phases(midstream bool) []phase {
 		out = append(out, ph)
 	}
 	if resp.set {
-		out = append(out, phase{name: PhaseFirstByte, from: req, to: resp, layer: l})
+		out = append(out, phase{name: PhaseFirstByte, from: req, to: resp, layer: l, rounds: resp.rounds - req.rounds})
 	}
 	return out
 }
@@ -214,13 +256,13 @@ func (p *phaseTracker) firstByte(midstream bool) (mark, bool) {
 
 // event builds the analysis/phase event of ph (docs/events.md).
 func (ph *phase) event() decode.Event {
-	e := decode.NewEvent(ph.to.frame, ph.to.ts, decode.DirNone, decode.LayerAnalysis, TypePhase)
+	e := decode.NewEvent(ph.to.frame, ph.to.time(), decode.DirNone, decode.LayerAnalysis, TypePhase)
 	e.Info = decode.Info{
 		decode.String("phase", ph.name),
-		decode.String("start", ph.from.ts.UTC().Format(time.RFC3339Nano)),
+		decode.String("start", ph.from.time().UTC().Format(time.RFC3339Nano)),
 		decode.Int("start_frame", ph.from.frame),
-		decode.Millis("duration_ms", ph.to.ts.Sub(ph.from.ts)),
-		decode.Int("round_trips", int64(max(0, ph.to.rounds-ph.from.rounds))),
+		decode.Millis("duration_ms", time.Duration(ph.to.ts-ph.from.ts)),
+		decode.Int("round_trips", int64(max(0, ph.rounds))),
 	}
 	if ph.name == PhaseRequest || ph.name == PhaseFirstByte {
 		e.Info = append(e.Info, decode.String("layer", ph.layer.String()))
@@ -230,7 +272,3 @@ func (ph *phase) event() decode.Event {
 	}
 	return e
 }
-
-// TypePhase is the analysis event that reports one phase of a
-// connection's start.
-const TypePhase decode.Type = "phase"

@@ -401,6 +401,20 @@ func (s *seq) title() (string, string) {
 	if s.conn.Transport != 0 {
 		t += " · " + strings.ToUpper(s.conn.Transport.String())
 	}
+	// The protocols the summary names, outermost first: "TCP · TLS1.3 ·
+	// HTTP2".
+	if s.summary != nil {
+		if v := field(&s.summary.Event, "tls_version"); v != "" {
+			t += " · " + v
+		}
+		if p := field(&s.summary.Event, "protocol"); p != "" {
+			for _, name := range strings.Split(p, "/") {
+				if name != "tls" {
+					t += " · " + strings.ToUpper(name)
+				}
+			}
+		}
+	}
 	if s.conn.Midstream {
 		t += " · picked up midstream"
 	}
