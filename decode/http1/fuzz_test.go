@@ -1,14 +1,12 @@
 package http1
 
 import (
-	"encoding/binary"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/wiretrace/wiretrace/decode"
 	"github.com/wiretrace/wiretrace/internal/pcaptest"
-	"github.com/wiretrace/wiretrace/timeline"
 )
 
 // A fuzz input is a script of steps: each a 2-byte big-endian header (top
@@ -27,69 +25,35 @@ var seedCaptures = []string{
 
 const maxSeed = 4 << 10
 
-// script encodes steps as a fuzz input.
+// script encodes steps as a fuzz input (pcaptest.Script).
 func script(steps []step) []byte {
-	var b []byte
-	for _, s := range steps {
-		data := s.data[:min(len(s.data), 1<<15-1)]
-		h := uint16(len(data))
-		if s.dir == decode.S2C {
-			h |= 1 << 15
-		}
-		b = binary.BigEndian.AppendUint16(b, h)
-		b = append(b, data...)
+	ps := make([]pcaptest.Step, len(steps))
+	for i, s := range steps {
+		ps[i] = pcaptest.Step{Dir: s.dir, Data: []byte(s.data)}
 	}
-	return b
+	return pcaptest.Script(ps)
 }
 
-// parseScript decodes a fuzz input; a short last step keeps what is there.
+// parseScript decodes a fuzz input (pcaptest.ParseScript).
 func parseScript(b []byte) []step {
 	var steps []step
-	for len(b) >= 2 {
-		h := binary.BigEndian.Uint16(b)
-		n := min(int(h&(1<<15-1)), len(b)-2)
-		dir := decode.C2S
-		if h&(1<<15) != 0 {
-			dir = decode.S2C
-		}
-		steps = append(steps, step{dir: dir, data: string(b[2 : 2+n])})
-		b = b[2+n:]
+	for _, s := range pcaptest.ParseScript(b) {
+		steps = append(steps, step{dir: s.Dir, data: string(s.Data)})
 	}
 	return steps
 }
 
-// stepRecorder is a decoder that records the timeline's deliveries.
-type stepRecorder struct {
-	steps []step
-	size  int
-}
-
-func (r *stepRecorder) Data(dir decode.Dir, b []byte, _ decode.Position, _ decode.Emit) error {
-	if r.size < maxSeed {
-		r.steps = append(r.steps, step{dir: dir, data: string(b)})
-		r.size += len(b)
-	}
-	return nil
-}
-func (r *stepRecorder) Skip(decode.Dir, uint64, decode.Position, decode.Emit) {}
-func (r *stepRecorder) End(decode.Position, decode.Emit)                      {}
-
 // captureSeeds returns the scripts of every connection in the seed
-// captures.
+// captures: the steps that start within its first maxSeed bytes.
 func captureSeeds(tb testing.TB) [][]byte {
 	var seeds [][]byte
 	for _, name := range seedCaptures {
-		var recs []*stepRecorder
-		reg := &decode.Registry{}
-		reg.Register(decode.Sniffer{Name: "rec", Sniff: func(decode.Dir, []byte) decode.Verdict { return decode.Match },
-			New: func() decode.StreamDecoder {
-				r := &stepRecorder{}
-				recs = append(recs, r)
-				return r
-			}})
-		pcaptest.Run(tb, pcaptest.Shared(tb, name), pcaptest.Options{Registry: reg}, func(*timeline.Event) {})
-		for _, r := range recs {
-			seeds = append(seeds, script(r.steps))
+		for _, st := range pcaptest.Streams(tb, pcaptest.Shared(tb, name)) {
+			n, size := 0, 0
+			for ; n < len(st) && size < maxSeed; n++ {
+				size += len(st[n].Data)
+			}
+			seeds = append(seeds, pcaptest.Script(st[:n]))
 		}
 	}
 	return seeds
