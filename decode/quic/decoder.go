@@ -157,12 +157,14 @@ type Decoder struct {
 	initDCID cid
 	haveInit bool
 	rekey    bool // the next client Initial's DCID gives new keys
+	retried  bool // a Retry was accepted in this connection attempt
 	initial  [2]initialSlot
 	slot     int
-	// clientDCID is the DCID of the client's latest Initial: the
-	// original DCID a Retry answers (RFC 9001 §5.8).
-	clientDCID     cid
-	haveClientDCID bool
+	// odcid is the DCID of the client's first Initial in this
+	// connection attempt: the original DCID a Retry's integrity tag
+	// covers (RFC 9001 §5.8).
+	odcid     cid
+	haveODCID bool
 	// shortDCID is the DCID length of short headers sent in each
 	// direction, learnt from the peer's long-header SCID; -1 unknown.
 	shortDCID [2]int
@@ -315,15 +317,26 @@ func (d *Decoder) packet(dir decode.Dir, pkt []byte, h *Header, perr error, at d
 		}
 		info = append(info, decode.Strings("versions", vs))
 		if dir == decode.S2C {
+			// A new connection attempt follows: its first Initial
+			// has the original DCID, and it may be retried.
+			d.retried, d.haveODCID = false, false
 			d.restart()
 		}
 	case PacketRetry:
 		info = append(info, decode.Int("token_len", int64(len(h.Token))))
-		if d.haveClientDCID {
-			info = append(info, decode.Bool("integrity_ok", retryIntegrity(pkt, d.clientDCID.bytes(), h.Version)))
+		if d.haveODCID {
+			info = append(info, decode.Bool("integrity_ok", retryIntegrity(pkt, d.odcid.bytes(), h.Version)))
 		}
 		if dir == decode.S2C {
-			d.restart()
+			if d.retried {
+				// A client accepts one Retry per connection attempt
+				// (RFC 9000 §17.2.5.2): a server that answered each of
+				// the client's first Initial datagrams sent more.
+				info = append(info, decode.Bool("ignored", true))
+			} else {
+				d.retried = true
+				d.restart()
+			}
 		}
 	case PacketInitial:
 		info = append(info, decode.Int("token_len", int64(len(h.Token))))
@@ -361,7 +374,9 @@ func (d *Decoder) restart() {
 // clientInitial notes a client Initial's DCID: the first one (or the
 // first after a restart) sets the Initial keys' connection ID.
 func (d *Decoder) clientInitial(h *Header) {
-	d.clientDCID, d.haveClientDCID = makeCID(h.DCID), true
+	if !d.haveODCID {
+		d.odcid, d.haveODCID = makeCID(h.DCID), true
+	}
 	if !d.haveInit || d.rekey {
 		d.setInitialDCID(h.DCID)
 	}
