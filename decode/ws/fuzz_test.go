@@ -1,7 +1,6 @@
 package ws
 
 import (
-	"encoding/binary"
 	"slices"
 	"strings"
 	"testing"
@@ -27,31 +26,20 @@ var seedCaptures = []string{
 
 const maxSeed = 4 << 10
 
+// script encodes steps as a fuzz input (pcaptest.Script).
 func script(steps []step) []byte {
-	var b []byte
-	for _, s := range steps {
-		data := s.data[:min(len(s.data), 1<<15-1)]
-		h := uint16(len(data))
-		if s.dir == decode.S2C {
-			h |= 1 << 15
-		}
-		b = binary.BigEndian.AppendUint16(b, h)
-		b = append(b, data...)
+	ps := make([]pcaptest.Step, len(steps))
+	for i, s := range steps {
+		ps[i] = pcaptest.Step{Dir: s.dir, Data: s.data}
 	}
-	return b
+	return pcaptest.Script(ps)
 }
 
+// parseScript decodes a fuzz input (pcaptest.ParseScript).
 func parseScript(b []byte) []step {
 	var steps []step
-	for len(b) >= 2 {
-		h := binary.BigEndian.Uint16(b)
-		n := min(int(h&(1<<15-1)), len(b)-2)
-		dir := decode.C2S
-		if h&(1<<15) != 0 {
-			dir = decode.S2C
-		}
-		steps = append(steps, step{dir: dir, data: b[2 : 2+n]})
-		b = b[2+n:]
+	for _, s := range pcaptest.ParseScript(b) {
+		steps = append(steps, step{dir: s.Dir, data: s.Data})
 	}
 	return steps
 }
