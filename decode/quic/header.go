@@ -212,17 +212,12 @@ func ParseHeader(b []byte, shortDCIDLen int, h *Header) error {
 	if p != nil {
 		maxCID = MaxCIDLen
 	}
-	for _, cid := range []*[]byte{&h.DCID, &h.SCID} {
-		n, ok := r.u8()
-		if !ok {
-			return errAt("long header: connection ID length", r.off, decode.ErrTruncated)
-		}
-		if uint64(n) > maxCID {
-			return errAt("long header: connection ID length "+itoa(uint64(n))+" exceeds 20", r.off-1, decode.ErrMalformed)
-		}
-		if *cid, ok = r.bytes(uint64(n)); !ok {
-			return errAt("long header: connection ID", r.off, decode.ErrTruncated)
-		}
+	var err error
+	if h.DCID, err = readCID(&r, maxCID); err != nil {
+		return err
+	}
+	if h.SCID, err = readCID(&r, maxCID); err != nil {
+		return err
 	}
 	h.DCIDKnown = true
 	switch {
@@ -277,6 +272,22 @@ func ParseHeader(b []byte, shortDCIDLen int, h *Header) error {
 	}
 	h.Size = r.off + int(n)
 	return nil
+}
+
+// readCID reads a connection ID with its 8-bit length.
+func readCID(r *reader, maxCID uint64) ([]byte, error) {
+	n, ok := r.u8()
+	if !ok {
+		return nil, errAt("long header: connection ID length", r.off, decode.ErrTruncated)
+	}
+	if uint64(n) > maxCID {
+		return nil, errAt("long header: connection ID length "+itoa(uint64(n))+" exceeds 20", r.off-1, decode.ErrMalformed)
+	}
+	cid, ok := r.bytes(uint64(n))
+	if !ok {
+		return nil, errAt("long header: connection ID", r.off, decode.ErrTruncated)
+	}
+	return cid, nil
 }
 
 // parseShort parses a 1-RTT packet's header (RFC 9000 §17.3.1):

@@ -23,6 +23,10 @@ type keys struct {
 	// hp is the header protection cipher: AES for the AES-GCM suites
 	// (RFC 9001 §5.4.3).
 	hp cipher.Block
+	// Scratch for the mask and the nonce, which would escape to the
+	// heap through the cipher interfaces; keys are used by one Decoder.
+	mask  [16]byte
+	nonce [12]byte
 }
 
 // expandLabel is HKDF-Expand-Label with an empty context (RFC 8446 §7.1),
@@ -101,16 +105,16 @@ func (k *keys) unprotect(pkt []byte, pnOff int, long bool, largest int64) (unpro
 	if err != nil {
 		return u, err
 	}
-	nonce := k.iv
+	k.nonce = k.iv
 	for i := range 8 {
-		nonce[4+i] ^= byte(uint64(u.pn) >> (56 - 8*i))
+		k.nonce[4+i] ^= byte(uint64(u.pn) >> (56 - 8*i))
 	}
 	hdrEnd := pnOff + u.pnLen
 	ct := pkt[hdrEnd:]
 	if len(ct) < k.aead.Overhead() {
 		return u, errAt("payload shorter than the AEAD tag", hdrEnd, decode.ErrTruncated)
 	}
-	pt, err := k.aead.Open(ct[:0], nonce[:], ct, pkt[:hdrEnd])
+	pt, err := k.aead.Open(ct[:0], k.nonce[:], ct, pkt[:hdrEnd])
 	if err != nil {
 		return u, errAt(errAuth.Error(), hdrEnd, errAuth)
 	}
@@ -129,7 +133,7 @@ func (k *keys) removeHeaderProtection(pkt []byte, pnOff int, long bool, largest 
 	if pnOff < 1 || pnOff+4+sampleLen > len(pkt) {
 		return u, errAt("header protection: "+errNoSample.Error(), pnOff, decode.ErrTruncated)
 	}
-	var mask [16]byte
+	mask := &k.mask
 	k.hp.Encrypt(mask[:], pkt[pnOff+4:pnOff+4+sampleLen])
 	if long {
 		pkt[0] ^= mask[0] & 0x0f
