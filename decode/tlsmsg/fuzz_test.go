@@ -2,17 +2,13 @@ package tlsmsg
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/wiretrace/wiretrace/capture"
 	"github.com/wiretrace/wiretrace/decode"
 	"github.com/wiretrace/wiretrace/decode/keylog"
-	"github.com/wiretrace/wiretrace/timeline"
+	"github.com/wiretrace/wiretrace/internal/pcaptest"
 )
 
 // seedCaptures are the shared captures whose streams seed the fuzzers,
@@ -40,56 +36,17 @@ func streamSeeds(tb testing.TB) [][]byte {
 	return seeds
 }
 
-// connSeeds returns both directions' first bytes of each connection in
-// the named captures.
+// connSeeds returns both directions' first bytes (up to 4 KiB) of each
+// connection in the named captures under tls/.
 func connSeeds(tb testing.TB, names []string) [][2][]byte {
 	var seeds [][2][]byte
 	for _, name := range names {
-		path := filepath.Join("../../../shared/pcaps/tls", name)
-		src, err := capture.OpenFile(path, 0, capture.FileOptions{})
-		if err != nil {
-			tb.Logf("seed %s: %v", name, err)
-			continue
-		}
-		var bufs []*[2][]byte
-		reg := &decode.Registry{}
-		reg.Register(decode.Sniffer{Name: "rec", Sniff: func(decode.Dir, []byte) decode.Verdict { return decode.Match },
-			New: func() decode.StreamDecoder {
-				r := &recorder{}
-				bufs = append(bufs, &r.b)
-				return r
-			}})
-		b := timeline.New(timeline.Options{Registry: reg}, timeline.SinkFunc(func(*timeline.Event) error { return nil }))
-		var p capture.Packet
-		for {
-			err := src.Next(&p)
-			if err == io.EOF || err != nil && !errors.Is(err, capture.ErrBadBlock) {
-				break
-			}
-			if err == nil {
-				b.Packet(&p)
-			}
-		}
-		b.Close()
-		src.Close()
-		for _, bb := range bufs {
-			seeds = append(seeds, *bb)
+		for _, st := range pcaptest.Streams(tb, pcaptest.Shared(tb, "tls/"+name)) {
+			seeds = append(seeds, st.Bytes(4096))
 		}
 	}
 	return seeds
 }
-
-type recorder struct{ b [2][]byte }
-
-func (r *recorder) Data(dir decode.Dir, data []byte, _ decode.Position, _ decode.Emit) error {
-	i := dir.Index()
-	if room := 4096 - len(r.b[i]); room > 0 {
-		r.b[i] = append(r.b[i], data[:min(room, len(data))]...)
-	}
-	return nil
-}
-func (r *recorder) Skip(decode.Dir, uint64, decode.Position, decode.Emit) {}
-func (r *recorder) End(decode.Position, decode.Emit)                      {}
 
 // FuzzRecords feeds a byte stream as the client's, then as the server's,
 // in two chunks. Invariants: no panic; an event's len never exceeds the
@@ -132,7 +89,7 @@ func FuzzRecords(f *testing.F) {
 func FuzzDecrypt(f *testing.F) {
 	keys := &keylog.Store{}
 	for _, k := range []string{"illustrated-tls13.keys", "illustrated-tls12.keys"} {
-		b, err := os.ReadFile(filepath.Join("../../../shared/pcaps/tls", k))
+		b, err := os.ReadFile(pcaptest.Shared(f, "tls/"+k))
 		if err != nil {
 			f.Skip(err)
 		}

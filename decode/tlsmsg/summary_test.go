@@ -1,15 +1,12 @@
 package tlsmsg_test
 
 import (
-	"errors"
-	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/wiretrace/wiretrace/capture"
 	"github.com/wiretrace/wiretrace/decode"
 	"github.com/wiretrace/wiretrace/decode/tlsmsg"
+	"github.com/wiretrace/wiretrace/internal/pcaptest"
 	"github.com/wiretrace/wiretrace/timeline"
 )
 
@@ -17,35 +14,14 @@ import (
 // returns each connection's summary info.
 func summaries(t *testing.T, path string) []decode.Info {
 	t.Helper()
-	src, err := capture.OpenFile(path, 0, capture.FileOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
 	reg := &decode.Registry{}
 	reg.Register(tlsmsg.Sniffer())
 	var out []decode.Info
-	b := timeline.New(timeline.Options{Registry: reg}, timeline.SinkFunc(func(ev *timeline.Event) error {
+	pcaptest.Run(t, path, pcaptest.Options{Registry: reg}, func(ev *timeline.Event) {
 		if ev.Type == decode.TypeSummary {
 			out = append(out, ev.Info)
 		}
-		return nil
-	}))
-	var p capture.Packet
-	for {
-		err := src.Next(&p)
-		if err == io.EOF || err != nil && !errors.Is(err, capture.ErrBadBlock) {
-			break
-		}
-		if err == nil {
-			if err := b.Packet(&p); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
+	})
 	return out
 }
 
@@ -63,7 +39,7 @@ func TestSummaryThroughTimeline(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			sums := summaries(t, filepath.Join(sharedPcaps, "tls", tt.file))
+			sums := summaries(t, pcaptest.Shared(t, "tls/"+tt.file))
 			if len(sums) == 0 {
 				t.Fatal("no summary")
 			}
