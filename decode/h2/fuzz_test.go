@@ -2,14 +2,13 @@ package h2
 
 import (
 	"bytes"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"golang.org/x/net/http2"
 
 	"github.com/wiretrace/wiretrace/decode"
-	"github.com/wiretrace/wiretrace/timeline"
+	"github.com/wiretrace/wiretrace/internal/pcaptest"
 )
 
 // seedCaptures are the shared captures whose connections seed the fuzzer,
@@ -23,37 +22,15 @@ var seedCaptures = []string{
 	"http2/sv-http2-multiple-headers.pcap", // the server's preface first, repeated fields
 }
 
-// byteRecorder keeps the first 16 KiB of each direction.
-type byteRecorder struct {
-	handOff
-	b [2][]byte
-}
-
-func (r *byteRecorder) Data(dir decode.Dir, data []byte, _ decode.Position, _ decode.Emit) error {
-	i := dir.Index()
-	if room := 16<<10 - len(r.b[i]); room > 0 {
-		r.b[i] = append(r.b[i], data[:min(room, len(data))]...)
-	}
-	return nil
-}
-
 // connSeeds returns each connection's two directions from the seed
-// captures, from the first byte after the client preface and after any
-// HTTP/1.1 response head.
+// captures, the first 16 KiB of each, from the first byte after the
+// client preface and after any HTTP/1.1 response head.
 func connSeeds(tb testing.TB) [][2][]byte {
 	var seeds [][2][]byte
 	for _, name := range seedCaptures {
-		var recs []*byteRecorder
-		reg := &decode.Registry{}
-		reg.Register(decode.Sniffer{Name: "rec", Sniff: func(decode.Dir, []byte) decode.Verdict { return decode.Match },
-			New: func() decode.StreamDecoder {
-				r := &byteRecorder{}
-				recs = append(recs, r)
-				return r
-			}})
-		feedCapture(tb, filepath.Join(sharedPcaps, name), nil, timeline.New(timeline.Options{Registry: reg}, timeline.SinkFunc(func(*timeline.Event) error { return nil })))
-		for _, r := range recs {
-			c, s := r.b[0], r.b[1]
+		for _, st := range pcaptest.Streams(tb, pcaptest.Shared(tb, name)) {
+			b := st.Bytes(16 << 10)
+			c, s := b[0], b[1]
 			if i := bytes.Index(c, []byte(http2.ClientPreface)); i >= 0 {
 				c = c[i+len(http2.ClientPreface):]
 			}
@@ -64,9 +41,6 @@ func connSeeds(tb testing.TB) [][2][]byte {
 			}
 			seeds = append(seeds, [2][]byte{c, s})
 		}
-	}
-	if len(seeds) == 0 {
-		tb.Logf("no seed captures under %s", sharedPcaps)
 	}
 	return seeds
 }

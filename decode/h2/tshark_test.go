@@ -3,23 +3,16 @@ package h2
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"maps"
 	"net/http"
-	"net/netip"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
-	"github.com/wiretrace/wiretrace/capture"
 	"github.com/wiretrace/wiretrace/decode"
 	"github.com/wiretrace/wiretrace/decode/keylog"
 	"github.com/wiretrace/wiretrace/decode/tlsmsg"
+	"github.com/wiretrace/wiretrace/internal/pcaptest"
 	"github.com/wiretrace/wiretrace/timeline"
 )
 
@@ -29,14 +22,12 @@ import (
 // type, of each frame type per stream, and of client prefaces must agree. Differences that are
 // understood are in knownDiffs, each saying which side is wrong.
 
-const sharedPcaps = "../../../shared/pcaps"
-
-// h2Capture is one capture compared: tshark's decode-as options for its
-// ports, the key log if any.
+// h2Capture is one capture compared, with tshark's decode-as options for
+// its ports. A key log beside the capture (pcaptest.KeyLogFile) is used
+// by both sides.
 type h2Capture struct {
 	path     string
 	decodeAs []string
-	keys     string
 }
 
 var h2Captures = []h2Capture{
@@ -48,13 +39,13 @@ var h2Captures = []h2Capture{
 	{path: "http2/sv-http2-long-frame.pcap", decodeAs: []string{"tcp.port==8443,http2"}},
 	{path: "http2/sv-http2-multiple-headers.pcap", decodeAs: []string{"tcp.port==80,http2"}}, // server speaks first
 	{path: "http2/sv-http2-range.pcap"},                                                      // h2c upgrade, three connections
-	{path: "tls/tls13-cryptohack.pcapng", keys: "tls/tls13-cryptohack.keys"},
+	{path: "tls/tls13-cryptohack.pcapng"},
 	{path: "tls/tls13-cryptohack-dsb.pcapng"},
 	{path: "quic/chrome-cloudflare-quic-with-secrets.pcapng"},
 }
 
-// knownDiffs: capture → endpoints → why the counts differ, and which
-// side is wrong. Empty: every capture agrees, with the decode-as options
+// knownDiffs: capture → endpoints → label → why the counts differ, and
+// which side is wrong. Empty: every capture agrees, with the decode-as options
 // above. Without them tshark misses, besides the non-standard ports,
 // the server's preface that sv-http2-multiple-headers.pcap sends before
 // the client's (RFC 9113 §3.4 allows it): on port 80 tshark takes those
@@ -62,35 +53,7 @@ var h2Captures = []h2Capture{
 // fewer. The CONNECT tunnel in sv-http2-errorcode.pcap (through a proxy
 // on 8888 to 6233) is decoded by both: tshark picks the tunnel's
 // dissector by the CONNECT target's port.
-var knownDiffs = map[string]map[string]string{}
-
-func tsharkPath(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("WIRETRACE_REQUIRE_TSHARK") == "1" {
-			t.Fatalf("tshark not found and WIRETRACE_REQUIRE_TSHARK=1: %v", err)
-		}
-		t.Skip("tshark not on PATH")
-	}
-	return p
-}
-
-type counts map[string]map[string]int // endpoints → label → count
-
-func (c counts) add(ep, label string) {
-	if c[ep] == nil {
-		c[ep] = map[string]int{}
-	}
-	c[ep][label]++
-}
-
-func endpoints(a, b string) string {
-	if a > b {
-		a, b = b, a
-	}
-	return a + " " + b
-}
+var knownDiffs = map[string]pcaptest.Known{}
 
 // frameNumbers are the type numbers of our named frame events.
 var frameNumbers = map[decode.Type]int{
@@ -108,198 +71,85 @@ func registry(keys *keylog.Store) *decode.Registry {
 	return reg
 }
 
-// runCapture sends a capture through the timeline and returns its
-// events.
-func runCapture(t testing.TB, path string, keys *keylog.Store) []timeline.Event {
-	t.Helper()
-	var evs []timeline.Event
-	sink := timeline.SinkFunc(func(ev *timeline.Event) error {
-		evs = append(evs, *ev)
-		return nil
-	})
-	feedCapture(t, path, keys, timeline.New(timeline.Options{Registry: registry(keys)}, sink))
-	return evs
-}
-
-// feedCapture reads a capture into a timeline Builder, giving its
-// Decryption Secrets Blocks to keys.
-func feedCapture(t testing.TB, path string, keys *keylog.Store, b *timeline.Builder) {
-	t.Helper()
-	fopts := capture.FileOptions{}
-	if keys != nil {
-		fopts.OnSecrets = func(typ uint32, data []byte) { keys.AddDSB(typ, data, "dsb") }
-	}
-	src, err := capture.OpenFile(path, 0, fopts)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	defer src.Close()
-	var p capture.Packet
-	for {
-		err := src.Next(&p)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if errors.Is(err, capture.ErrBadBlock) {
-				continue
-			}
-			break
-		}
-		if err := b.Packet(&p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func ourCounts(t *testing.T, c h2Capture) counts {
+// ourCounts counts frames through the timeline, with the capture's key
+// log and Decryption Secrets Blocks.
+func ourCounts(t *testing.T, path string) pcaptest.Counts {
 	t.Helper()
 	keys := &keylog.Store{}
-	if c.keys != "" {
-		f, err := os.Open(filepath.Join(sharedPcaps, c.keys))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = keys.Add(f, c.keys)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	out := counts{}
-	for _, ev := range runCapture(t, filepath.Join(sharedPcaps, c.path), keys) {
+	out := pcaptest.Counts{}
+	pcaptest.Run(t, path, pcaptest.Options{Registry: registry(keys), Keys: keys}, func(ev *timeline.Event) {
 		if ev.Conn == nil {
-			continue
+			return
 		}
-		ep := endpoints(ev.Conn.Client.String(), ev.Conn.Server.String())
+		ep := pcaptest.Endpoints(ev.Conn.Client.String(), ev.Conn.Server.String())
 		if ev.Type == decode.TypeDecodeError || ev.Type == decode.TypeCapLimit {
 			t.Logf("%s: %s", ep, line(ev.Event))
 		}
 		if ev.Layer != decode.LayerHTTP2 {
-			continue
+			return
 		}
 		typ := ""
 		switch n, ok := frameNumbers[ev.Type]; {
 		case ev.Type == TypePreface:
-			out.add(ep, "magic")
+			out.Add(ep, "magic")
 		case ok:
 			typ = fmt.Sprint(n)
 		case ev.Type != TypeExchange:
 			typ = get(ev.Event, "frame_type")
 		}
 		if typ != "" {
-			out.add(ep, "type "+typ)
-			out.add(ep, fmt.Sprintf("stream %d type %s", ev.Stream, typ))
+			out.Add(ep, "type "+typ)
+			out.Add(ep, fmt.Sprintf("stream %d type %s", ev.Stream, typ))
 		}
-	}
+	})
 	return out
 }
 
-func tsharkCounts(t *testing.T, tshark string, c h2Capture) counts {
+func tsharkCounts(t *testing.T, tshark, path string, c h2Capture) pcaptest.Counts {
 	t.Helper()
-	args := []string{"-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-r", filepath.Join(sharedPcaps, c.path)}
-	if c.keys != "" {
-		args = append(args, "-o", "tls.keylog_file:"+filepath.Join(sharedPcaps, c.keys))
+	var args []string
+	if k := pcaptest.KeyLogFile(path); k != "" {
+		args = append(args, "-o", "tls.keylog_file:"+k)
 	}
 	for _, d := range c.decodeAs {
 		args = append(args, "-d", d)
 	}
-	args = append(args, "-Y", "http2", "-T", "fields", "-E", "separator=/t", "-E", "aggregator=,",
-		"-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport",
-		"-e", "http2.type", "-e", "http2.magic", "-e", "http2.streamid")
-	cmd := exec.Command(tshark, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark: %v: %s", err, stderr.String())
-	}
-	cs := counts{}
-	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
-		f := strings.Split(l, "\t")
-		if len(f) < 9 {
-			continue
-		}
-		ep := endpoints(addrPort(f[0], f[1], f[2]), addrPort(f[3], f[4], f[5]))
-		ids := split(f[8])
-		for i, typ := range split(f[6]) {
-			cs.add(ep, "type "+typ)
+	cs := pcaptest.Counts{}
+	for _, r := range pcaptest.TsharkFields(t, tshark, path, args, "http2", "http2.type", "http2.magic", "http2.streamid") {
+		ids := pcaptest.Values(r.Fields[2])
+		for i, typ := range pcaptest.Values(r.Fields[0]) {
+			cs.Add(r.Conn, "type "+typ)
 			if i < len(ids) {
-				cs.add(ep, "stream "+ids[i]+" type "+typ)
+				cs.Add(r.Conn, "stream "+ids[i]+" type "+typ)
 			}
 		}
-		for range split(f[7]) {
-			cs.add(ep, "magic")
+		for range pcaptest.Values(r.Fields[1]) {
+			cs.Add(r.Conn, "magic")
 		}
 	}
 	return cs
 }
 
-func split(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
-}
-
-func addrPort(v4, v6, port string) string {
-	ip := v4
-	if ip == "" {
-		ip = v6
-	}
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip + ":" + port
-	}
-	var p uint16
-	fmt.Sscan(port, &p)
-	return netip.AddrPortFrom(a, p).String()
-}
-
 func TestTsharkHTTP2Counts(t *testing.T) {
-	tshark := tsharkPath(t)
+	tshark := pcaptest.Tshark(t)
 	for _, c := range h2Captures {
 		name := filepath.Base(c.path)
 		t.Run(name, func(t *testing.T) {
-			ours, theirs := ourCounts(t, c), tsharkCounts(t, tshark, c)
-			eps := slices.Sorted(maps.Keys(ours))
-			for ep := range theirs {
-				if ours[ep] == nil {
-					eps = append(eps, ep)
-				}
-			}
-			compared, frames := 0, 0
-			for _, ep := range eps {
-				labels := map[string]bool{}
-				for l := range ours[ep] {
-					labels[l] = true
-				}
-				for l := range theirs[ep] {
-					labels[l] = true
-				}
-				for _, l := range slices.Sorted(maps.Keys(labels)) {
-					o, th := ours[ep][l], theirs[ep][l]
-					compared++
+			path := pcaptest.Shared(t, c.path)
+			ours := ourCounts(t, path)
+			frames := 0
+			for _, labels := range ours {
+				for l, n := range labels {
 					if strings.HasPrefix(l, "type ") {
-						frames += o
+						frames += n
 					}
-					if o == th {
-						continue
-					}
-					if why, ok := knownDiffs[name][ep]; ok {
-						t.Logf("%s: %s: got %d; tshark %d (known: %s)", ep, l, o, th, why)
-						continue
-					}
-					t.Errorf("%s: %s: got %d; tshark %d", ep, l, o, th)
 				}
 			}
 			if frames == 0 {
 				t.Errorf("no HTTP/2 frames decoded")
 			}
-			t.Logf("%d connections, %d counts compared, %d frames", len(eps), compared, frames)
+			t.Logf("%d frames", frames)
+			pcaptest.CompareCounts(t, ours, tsharkCounts(t, tshark, path, c), knownDiffs[name])
 		})
 	}
 }
