@@ -76,6 +76,31 @@ func startProxy(t *testing.T, target string) *proxy {
 	return p
 }
 
+// c2sChunks counts the client's reads the proxy forwarded on connection
+// i (0 before it exists).
+func (p *proxy) c2sChunks(i int) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if i >= len(p.logs) {
+		return 0
+	}
+	n := 0
+	for _, c := range p.logs[i] {
+		if c.dir == decode.C2S {
+			n++
+		}
+	}
+	return n
+}
+
+// waitC2S waits, at most 10 s, until the proxy has forwarded n client
+// reads on connection i.
+func (p *proxy) waitC2S(i, n int) {
+	for deadline := time.Now().Add(10 * time.Second); p.c2sChunks(i) < n && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // startServer runs openssl s_server in dir with args on a free loopback
 // port until the test ends, and returns its address and standard input.
 // Without quiet, s_server takes commands on its standard input ("r"
@@ -169,11 +194,17 @@ func TestDecryptOpenSSL(t *testing.T) {
 		runClient(t, openssl, dir, p.ln.Addr().String(), nil, stdin, args...)
 	}
 	// 1: data, a KeyUpdate, more data; the session is kept.
+	// s_client takes "k" as a command only when it reads it as a line of
+	// its own: each line waits until the one before it has gone through
+	// the proxy, so a slow s_client never reads two at once.
 	pr, pw := io.Pipe()
 	go func() {
+		p.waitC2S(0, 2) // ClientHello, then the client's Finished flight
 		for _, s := range []string{"hello\n", "k\n", "after update\n"} {
+			n := p.c2sChunks(0)
 			pw.Write([]byte(s))
-			time.Sleep(300 * time.Millisecond)
+			p.waitC2S(0, n+1)
+			time.Sleep(100 * time.Millisecond)
 		}
 		pw.Close()
 	}()
