@@ -597,8 +597,9 @@ func (d *Decoder) handshakeMessage(dir decode.Dir, msg []byte, at decode.Positio
 
 // flags sets the flags of a packet event for the timeline's round-trip
 // and phase analysis (decode/event.go):
-//   - the client's first Initial, and its first after a Retry or Version
-//     Negotiation, is a request;
+//   - the client's first Initial (or long-header packet of an unknown
+//     version, which asks for Version Negotiation), and its first after a
+//     Retry or Version Negotiation, is a request;
 //   - every server packet is a reply, and its 1-RTT packets application
 //     data;
 //   - the client's 0-RTT and 1-RTT packets are application data;
@@ -620,8 +621,10 @@ func (d *Decoder) flags(dir decode.Dir, h *Header, e *decode.Event, decrypted bo
 		return
 	}
 	switch h.Type {
-	case PacketInitial:
-		if d.requestDue {
+	case PacketInitial, PacketUnknown:
+		// A packet of a version the server may not support asks for
+		// Version Negotiation: a request too.
+		if d.requestDue && h.Long {
 			e.Flags |= decode.FlagRequest
 			d.requestDue = false
 		}
