@@ -24,4 +24,3 @@ func TestDump(t *testing.T) {
 		fmt.Println(s)
 	}
 }
-
