@@ -14,7 +14,7 @@ func TestDump(t *testing.T) {
 	if *dumpFile == "" {
 		t.Skip("no -dump")
 	}
-	evs, _ := runPcap(t, *dumpFile, Options{})
+	evs := runPcap(t, *dumpFile, Options{})
 	for _, fe := range evs {
 		e := fe.ev
 		s := fmt.Sprintf("%d %s %s %s len=%d flags=%d", e.Frame, e.Dir, e.Layer, e.Type, e.Len, e.Flags)

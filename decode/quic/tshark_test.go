@@ -114,7 +114,7 @@ func TestTshark(t *testing.T) {
 		name := filepath.Base(path)
 		t.Run(name, func(t *testing.T) {
 			got := pcaptest.Counts{}
-			evs, _ := runPcap(t, path, Options{MaxFrames: 1 << 20})
+			evs := runPcap(t, path, Options{MaxFrames: 1 << 20})
 			for _, fe := range evs {
 				countEvent(got, flowConn(fe.flow), &fe.ev)
 			}
