@@ -3,6 +3,7 @@ package pcaptest
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -126,16 +127,18 @@ func TestScript(t *testing.T) {
 }
 
 func TestAddrPort(t *testing.T) {
-	for _, tt := range []struct{ v4, v6, port, want string }{
-		{"10.0.0.1", "", "80", "10.0.0.1:80"},
-		{"", "2001:db8::1", "443", "[2001:db8::1]:443"},
-		{"192.0.2.1,10.0.0.1", "", "80", "10.0.0.1:80"}, // IP in IP: the inner header's
-		{"10.0.0.1", "", "53,80", "10.0.0.1:80"},
-		{"", "", "", ":"},
-		{"bogus", "", "80", "bogus:80"},
+	for _, tt := range []struct{ v4, v6, tcp, udp, want string }{
+		{"10.0.0.1", "", "80", "", "10.0.0.1:80"},
+		{"", "2001:db8::1", "443", "", "[2001:db8::1]:443"},
+		{"", "2001:db8::1", "", "443", "[2001:db8::1]:443"},
+		{"192.0.2.1,10.0.0.1", "", "80", "", "10.0.0.1:80"}, // IP in IP: the inner header's
+		{"10.0.0.1", "", "53,80", "", "10.0.0.1:80"},
+		{"10.0.0.1", "", "80", "4789", "10.0.0.1:80"}, // TCP in a UDP tunnel
+		{"", "", "", "", ":"},
+		{"bogus", "", "80", "", "bogus:80"},
 	} {
-		if got := addrPort(tt.v4, tt.v6, tt.port); got != tt.want {
-			t.Errorf("addrPort(%q, %q, %q) = %q; want %q", tt.v4, tt.v6, tt.port, got, tt.want)
+		if got := addrPort(tt.v4, tt.v6, tt.tcp, tt.udp); got != tt.want {
+			t.Errorf("addrPort(%q, %q, %q, %q) = %q; want %q", tt.v4, tt.v6, tt.tcp, tt.udp, got, tt.want)
 		}
 	}
 	if got := Values(""); got != nil {
@@ -166,6 +169,23 @@ func TestTsharkFieldsConns(t *testing.T) {
 			}
 			CompareCounts(t, got, want, nil)
 		})
+	}
+}
+
+// TestTsharkFieldsUDP checks that a UDP flow is named by its ports.
+func TestTsharkFieldsUDP(t *testing.T) {
+	tshark := Tshark(t)
+	rows := TsharkFields(t, tshark, Shared(t, "quic/sv-quic-ietf.pcap"), nil, "quic", "udp.length")
+	if len(rows) == 0 {
+		t.Fatal("no rows")
+	}
+	for _, r := range rows {
+		a, b, _ := strings.Cut(r.Conn, " ")
+		for _, ep := range []string{a, b} {
+			if ap, err := netip.ParseAddrPort(ep); err != nil || ap.Port() == 0 {
+				t.Fatalf("conn %q: endpoint %q: %v", r.Conn, ep, err)
+			}
+		}
 	}
 }
 

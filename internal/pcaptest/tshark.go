@@ -27,7 +27,8 @@ func Tshark(t testing.TB) string {
 
 // Row is one packet as TsharkFields returns it.
 type Row struct {
-	// Conn is the packet's TCP connection, as Endpoints names it.
+	// Conn is the packet's TCP connection or UDP flow, as Endpoints
+	// names it.
 	Conn string
 	// Fields are the values of the fields asked for, in order, each as
 	// tshark prints it (see Values).
@@ -35,8 +36,8 @@ type Row struct {
 }
 
 // endpointFields come before the caller's fields: each side's address
-// (IPv4 or IPv6) and TCP port.
-var endpointFields = []string{"ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport"}
+// (IPv4 or IPv6) and port (TCP or UDP).
+var endpointFields = []string{"ip.src", "ipv6.src", "tcp.srcport", "udp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport", "udp.dstport"}
 
 // TsharkFields runs tshark on a capture and returns a Row for every packet
 // that matches the display filter. Out-of-order TCP segments are
@@ -64,19 +65,22 @@ func TsharkFields(t testing.TB, tshark, path string, args []string, filter strin
 		if len(f) != len(endpointFields)+len(fields) {
 			t.Fatalf("tshark %s: %d fields, want %d: %q", path, len(f), len(endpointFields)+len(fields), line)
 		}
-		src, dst := addrPort(f[0], f[1], f[2]), addrPort(f[3], f[4], f[5])
+		src, dst := addrPort(f[0], f[1], f[2], f[3]), addrPort(f[4], f[5], f[6], f[7])
 		rows = append(rows, Row{Conn: Endpoints(src, dst), Fields: f[len(endpointFields):]})
 	}
 	return rows
 }
 
 // addrPort formats an endpoint like netip.AddrPort from tshark's address
-// and port fields. A tunnelled packet lists every header's: the innermost,
-// last, is the connection's.
-func addrPort(v4, v6, port string) string {
-	ip := v4
+// and port fields, the TCP port if there is one. A tunnelled packet lists
+// every header's: the innermost, last, is the connection's.
+func addrPort(v4, v6, tcp, udp string) string {
+	ip, port := v4, tcp
 	if ip == "" {
 		ip = v6
+	}
+	if port == "" {
+		port = udp
 	}
 	ip = ip[strings.LastIndexByte(ip, ',')+1:]
 	port = port[strings.LastIndexByte(port, ',')+1:]
