@@ -77,6 +77,7 @@ func (o *OutputOptions) validate(fs *pflag.FlagSet) error {
 func (o *OutputOptions) timelineOptions() timeline.Options {
 	return timeline.Options{
 		Registry:    stack.Registry(stack.Options{Keys: o.keys}),
+		Datagrams:   stack.Datagrams(stack.Options{Keys: o.keys}),
 		Segments:    o.Segments,
 		IdleTimeout: o.IdleTimeout,
 		MaxConns:    o.MaxConns,

@@ -6,6 +6,8 @@
 // WebSocket and h2c after an Upgrade, and a CONNECT tunnel, whose bytes
 // are sniffed again (usually TLS).
 //
+// Datagrams does the same for UDP flows: QUIC.
+//
 // It is wiring only: each decoder is used through its public API, and
 // none of them knows about the others.
 package stack
@@ -15,6 +17,7 @@ import (
 	"github.com/wiretrace/wiretrace/decode/h2"
 	"github.com/wiretrace/wiretrace/decode/http1"
 	"github.com/wiretrace/wiretrace/decode/keylog"
+	"github.com/wiretrace/wiretrace/decode/quic"
 	"github.com/wiretrace/wiretrace/decode/tlsmsg"
 	"github.com/wiretrace/wiretrace/decode/ws"
 )
@@ -27,10 +30,19 @@ type Options struct {
 	HTTP1 http1.Options // its Upgrade hook is set by Registry
 	H2    h2.Options
 	WS    ws.Options
+	QUIC  quic.Options
 }
 
 // maxTunnelDepth bounds CONNECT tunnels nested in tunnels.
 const maxTunnelDepth = 4
+
+// Datagrams returns the registry of datagram decoders for a UDP flow:
+// QUIC, recognised by its long header.
+func Datagrams(opts Options) *decode.DatagramRegistry {
+	reg := &decode.DatagramRegistry{}
+	reg.Register(quic.NewSniffer(opts.QUIC))
+	return reg
+}
 
 // Registry returns the registry of stream decoders for a TCP connection.
 func Registry(opts Options) *decode.Registry {
