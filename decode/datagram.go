@@ -50,3 +50,19 @@ func (r *DatagramRegistry) Sniff(dir Dir, payload []byte) *DatagramSniffer {
 	}
 	return nil
 }
+
+// MultiStreamDecoder decodes a connection made of independent ordered
+// byte streams (QUIC's streams): each stream's bytes arrive in order per
+// stream, streams interleave freely. The transport decoder (quic) feeds
+// it; an application protocol (HTTP/3) implements it.
+type MultiStreamDecoder interface {
+	// StreamData hands over the next in-order bytes of stream id in dir;
+	// fin says the stream ends after them. data is valid only during the
+	// call. An error switches the decoder off for the connection.
+	StreamData(id int64, dir Dir, data []byte, fin bool, at Position, emit Emit) error
+	// StreamReset says stream id in dir was reset: its bytes after those
+	// delivered will never arrive.
+	StreamReset(id int64, dir Dir, at Position, emit Emit)
+	// End says the connection is over.
+	End(at Position, emit Emit)
+}
