@@ -17,5 +17,6 @@ require (
 
 require (
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/quic-go/qpack v0.6.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )
