@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/decode/keylog"
 	"github.com/wiretrace/wiretrace/decode/tlsmsg"
 )
 
@@ -26,6 +27,12 @@ type Options struct {
 	// MaxString cuts reason phrases, connection IDs in frames, and hex
 	// transport parameter values, in bytes (default 128).
 	MaxString int
+	// Keys, when set, holds the key log secrets that decrypt Handshake,
+	// 0-RTT and 1-RTT packets, looked up by the ClientHello's random
+	// when a packet first needs them (so secrets added while a capture
+	// is read, from pcapng Decryption Secrets Blocks, apply to the
+	// connections that follow).
+	Keys *keylog.Store
 }
 
 // Defaults of Options.
@@ -179,6 +186,18 @@ type Decoder struct {
 	// Summary.
 	sni, alpn string
 
+	// Keys from the key log (tlskeys.go).
+	random       [32]byte
+	haveRandom   bool
+	suiteID      uint16  // the ServerHello's cipher suite, 0 before
+	version      Version // the last long header's known version
+	sec          *keylog.Secrets
+	keyTried     [3][2]bool // per keyKind and direction
+	keysReported bool
+	early        *keys      // the client's 0-RTT keys
+	app          [2]appKeys // 1-RTT key updates per direction
+	plain        []byte     // decrypted payload scratch
+
 	// Scratch reused across packets.
 	pkt     []byte // the packet being unprotected, a copy
 	hdr     Header
@@ -307,6 +326,9 @@ func (d *Decoder) packet(dir decode.Dir, pkt []byte, h *Header, perr error, at d
 	if h.Long && h.DCIDKnown && h.Type != PacketVersionNegotiation && h.Type != PacketUnknown {
 		// The peer's short headers will carry this SCID as their DCID.
 		d.shortDCID[dir.Reverse().Index()] = len(h.SCID)
+		if h.Version.Known() {
+			d.version = h.Version
+		}
 	}
 	switch h.Type {
 	case PacketVersionNegotiation:
@@ -417,14 +439,11 @@ func (s *initialSlot) pick(dir decode.Dir) *keys {
 // decrypt removes the packet's protection when its keys are known and
 // lists its frames; without keys the packet shows decrypted: false.
 func (d *Decoder) decrypt(dir decode.Dir, sp space, pkt []byte, h *Header, info decode.Info, at decode.Position) (decode.Info, bool) {
+	if sp != spaceInitial {
+		return d.decryptTLS(dir, sp, pkt, h, info, at)
+	}
 	s := &d.spaces[sp]
-	k := s.keys[dir.Index()]
-	if sp == spaceInitial {
-		k = d.initialKeys(h.Version, dir)
-	}
-	if h.Type == Packet0RTT {
-		k = nil // 0-RTT keys come with the key log
-	}
+	k := d.initialKeys(h.Version, dir)
 	if k == nil || !h.DCIDKnown || h.PNOffset == 0 {
 		return append(info, decode.Bool("decrypted", false)), false
 	}
@@ -452,6 +471,79 @@ func (d *Decoder) decrypt(dir decode.Dir, sp space, pkt []byte, h *Header, info 
 	s.largest[dir.Index()] = max(s.largest[dir.Index()], u.pn)
 	info = append(info, decode.Int("pn", u.pn), decode.Bool("decrypted", true))
 	return d.walkFrames(dir, sp, u.payload, info, at), true
+}
+
+// decryptTLS decrypts a Handshake, 0-RTT or 1-RTT packet with keys from
+// the key log, following 1-RTT key updates (RFC 9001 §6).
+func (d *Decoder) decryptTLS(dir decode.Dir, sp space, pkt []byte, h *Header, info decode.Info, at decode.Position) (decode.Info, bool) {
+	s := &d.spaces[sp]
+	di := dir.Index()
+	largest := s.largest[di]
+	v := h.Version
+	if !h.Long {
+		v = d.version
+	}
+	p := v.params()
+	if !h.DCIDKnown || h.PNOffset == 0 || p == nil {
+		return append(info, decode.Bool("decrypted", false)), false
+	}
+	var k *keys
+	switch {
+	case h.Type == Packet0RTT:
+		if dir != decode.C2S {
+			break
+		}
+		if d.early == nil {
+			d.early = d.installKeys(dir, kindEarly, pkt, h, p, largest, at)
+		}
+		k = d.early
+	default:
+		if s.keys[di] == nil {
+			kind := kindHandshake
+			if sp == spaceApp {
+				kind = kindApp
+			}
+			s.keys[di] = d.installKeys(dir, kind, pkt, h, p, largest, at)
+		}
+		k = s.keys[di]
+	}
+	if k == nil {
+		return append(info, decode.Bool("decrypted", false)), false
+	}
+	d.pkt = append(d.pkt[:0], pkt...)
+	u, err := k.removeHeaderProtection(d.pkt, h.PNOffset, h.Long, largest)
+	if err != nil {
+		return append(info, decode.Bool("decrypted", false), decode.String("error", err.Error())), false
+	}
+	use, update := k, false
+	a := &d.app[di]
+	if h.Type == Packet1RTT && (u.first&0x04 != 0) != a.phase {
+		// Another Key Phase: the next generation, or the previous one
+		// for a packet sent before the update and reordered.
+		if a.prev != nil && u.pn < a.start {
+			use = a.prev
+		} else {
+			if a.next == nil {
+				a.next = k.update(p)
+			}
+			use, update = a.next, true
+		}
+	}
+	pt, err := use.open(d.plain[:0], d.pkt, h.PNOffset+u.pnLen, u.pn)
+	if err != nil {
+		return append(info, decode.Int("pn", u.pn), decode.Bool("decrypted", false), decode.String("error", err.Error())), false
+	}
+	d.plain = pt[:0]
+	s.largest[di] = max(largest, u.pn)
+	info = append(info, decode.Int("pn", u.pn), decode.Bool("decrypted", true))
+	if update {
+		a.prev, s.keys[di], a.next = k, use, nil
+		a.phase = !a.phase
+		a.gen++
+		a.start = u.pn
+		info = append(info, decode.Int("key_update", int64(a.gen)))
+	}
+	return d.walkFrames(dir, sp, pt, info, at), true
 }
 
 // peekPacketNumber removes the header protection of a packet cut by the
@@ -532,7 +624,7 @@ func (d *Decoder) walkFrames(dir decode.Dir, sp space, payload []byte, info deco
 // messages it completes into tls events.
 func (d *Decoder) cryptoFrame(dir decode.Dir, sp space, off uint64, data []byte, at decode.Position) {
 	c := &d.spaces[sp].crypto[dir.Index()]
-	hit := c.add(off, data, d.opts.MaxCrypto, func(msg []byte) { d.handshakeMessage(dir, msg, at) })
+	hit := c.add(off, data, d.opts.MaxCrypto, func(msg []byte) { d.handshakeMessage(dir, sp, msg, at) })
 	if hit.cap != "" {
 		e := decode.NewEvent(at.Frame, at.TS, dir, decode.LayerConn, decode.TypeCapLimit)
 		e.Info = decode.Info{decode.String("decoder", "quic"), decode.String("cap", hit.cap),
@@ -545,7 +637,7 @@ func (d *Decoder) cryptoFrame(dir decode.Dir, sp space, off uint64, data []byte,
 // stream with tlsmsg into a tls event, as for TLS over TCP, and adds what
 // QUIC carries in TLS: the transport parameters, and the JA4 protocol
 // letter "q".
-func (d *Decoder) handshakeMessage(dir decode.Dir, msg []byte, at decode.Position) {
+func (d *Decoder) handshakeMessage(dir decode.Dir, sp space, msg []byte, at decode.Position) {
 	typ, info, _ := tlsmsg.ParseMessage(msg, tlsmsg.VersionTLS13)
 	if typ == "" {
 		typ = tlsmsg.TypeUnknown
@@ -559,6 +651,10 @@ func (d *Decoder) handshakeMessage(dir decode.Dir, msg []byte, at decode.Positio
 	switch tlsmsg.HandshakeType(msg[0]) {
 	case tlsmsg.TypeClientHello:
 		exts = helloExtensions(msg[4:], true)
+		if dir == decode.C2S && !d.haveRandom && len(msg) >= 4+2+32 {
+			copy(d.random[:], msg[6:38])
+			d.haveRandom = true
+		}
 		if f, ok := info.Get("sni"); ok && dir == decode.C2S && d.sni == "" {
 			d.sni = f.Str
 		}
@@ -571,6 +667,10 @@ func (d *Decoder) handshakeMessage(dir decode.Dir, msg []byte, at decode.Positio
 		}
 	case tlsmsg.TypeServerHello:
 		exts = helloExtensions(msg[4:], false)
+		if b := msg[4:]; len(b) > 34 && len(b) >= 35+int(b[34])+2 {
+			n := 35 + int(b[34])
+			d.suiteID = uint16(b[n])<<8 | uint16(b[n+1])
+		}
 	case tlsmsg.TypeEncryptedExtensions:
 		exts = msg[4:]
 		if f, ok := info.Get("alpn"); ok && dir == decode.S2C {
@@ -590,6 +690,9 @@ func (d *Decoder) handshakeMessage(dir decode.Dir, msg []byte, at decode.Positio
 		if exp, ok := tpUint(tp, tpAckDelayExponent); ok && exp <= 20 {
 			d.ackExp[dir.Index()] = exp
 		}
+	}
+	if sp != spaceInitial {
+		info = append(info, decode.Bool("decrypted", true))
 	}
 	e.Info = info
 	d.pending = append(d.pending, e)

@@ -27,9 +27,22 @@
 // with decode/tlsmsg into an event of layer tls right after the packet
 // event that completed it, with the QUIC transport parameters decoded and
 // JA4's transport letter "q". Retry integrity tags are checked (RFC 9001
-// §5.8, RFC 9369 §3.3.3). Handshake, 0-RTT and 1-RTT packets show their
-// headers only (decrypted: false); each packet number space keeps keys
-// per direction (pnSpace.keys) for a key log to fill.
+// §5.8, RFC 9369 §3.3.3).
+//
+// With a key log (Options.Keys, looked up by the ClientHello's random),
+// Handshake, 0-RTT and 1-RTT packets are decrypted too: keys come from
+// the TLS traffic secrets with the version's labels ("quic key", "quic
+// iv", "quic hp"; "quicv2 …" in version 2), for AES-128-GCM, AES-256-GCM
+// and ChaCha20-Poly1305 with ChaCha20 header protection (RFC 9001 §5.4.4);
+// before the ServerHello named the suite (0-RTT) the suites of the
+// secret's hash length are tried. 1-RTT key updates follow the Key Phase
+// bit (RFC 9001 §6: "quic ku"), the previous generation kept for
+// reordered packets; the first packet of each generation shows
+// key_update. The encrypted handshake messages (EncryptedExtensions,
+// whose ALPN fills the summary, Certificate, CertificateVerify, Finished,
+// NewSessionTicket) become tls events with decrypted: true. A missing or
+// wrong secret is one tls keys event per connection, as in tlsmsg, and
+// those packets show their headers only (decrypted: false).
 //
 // # Contracts
 //
@@ -45,7 +58,8 @@
 // the timeline: the client's first Initial of each connection attempt is
 // a request, server packets replies (its 1-RTT packets application data),
 // the client's 0-RTT and 1-RTT packets application data, and the client's
-// packet carrying its Finished completes the handshake — without keys its
-// first Handshake packet, after the server's, long enough to hold one
-// (see Decoder.flags).
+// packet carrying its Finished completes the handshake — with keys the
+// very packet whose CRYPTO frame completed it, without keys its first
+// Handshake packet, after the server's, long enough to hold one (see
+// Decoder.flags).
 package quic

@@ -75,6 +75,22 @@ type sentPacket struct {
 	typ    string // our packet type name
 	pn     int64
 	frames []string // non-PADDING frames: "CRYPTO off=0 len=245", others by name
+	types  []string // every frame's type name, as our frame list names them
+}
+
+// qlogFrameName turns a qlog frame's Go type into the RFC name our frame
+// lists use: *wire.NewConnectionIDFrame is NEW_CONNECTION_ID.
+func qlogFrameName(f any) string {
+	n := fmt.Sprintf("%T", f)
+	n = strings.TrimSuffix(n[strings.LastIndexByte(n, '.')+1:], "Frame")
+	var b strings.Builder
+	for i, c := range n {
+		if i > 0 && c >= 'A' && c <= 'Z' && n[i-1] >= 'a' && n[i-1] <= 'z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(c)
+	}
+	return strings.ToUpper(b.String())
 }
 
 // qlogTrace records quic-go's packet_sent events of one side.
@@ -115,8 +131,9 @@ func (t *qlogTrace) RecordEvent(ev qlogwriter.Event) {
 		case *qlog.ConnectionCloseFrame:
 			p.frames = append(p.frames, "CONNECTION_CLOSE")
 		default:
-			p.frames = append(p.frames, fmt.Sprintf("%T", f))
+			p.frames = append(p.frames, qlogFrameName(f))
 		}
+		p.types = append(p.types, qlogFrameName(f.Frame))
 	}
 	t.mu.Lock()
 	t.sent = append(t.sent, p)
@@ -261,21 +278,13 @@ func runExchange(t *testing.T, retry bool, versions []quicgo.Version) *exchange 
 	return ex
 }
 
-// decodeExchange runs the datagrams through a Decoder.
+// decodeExchange runs the datagrams through a Decoder without keys.
 func decodeExchange(t *testing.T, dgs []datagram) ([]decode.Event, *Decoder) {
 	t.Helper()
-	d := NewDecoder(Options{MaxFrames: 1 << 10})
 	if !Sniff(dgs[0].dir, dgs[0].data) {
 		t.Fatalf("the first datagram is not sniffed as QUIC: % x", dgs[0].data[:min(32, len(dgs[0].data))])
 	}
-	var evs []decode.Event
-	for i, dg := range dgs {
-		at := decode.Position{Frame: int64(i + 1), TS: time.Unix(int64(i), 0)}
-		if err := d.Datagram(dg.dir, dg.data, at, func(e decode.Event) { evs = append(evs, e) }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return evs, d
+	return decodeWith(t, dgs, Options{MaxFrames: 1 << 10})
 }
 
 // TestPeers decodes quic-go connections over loopback, without keys,

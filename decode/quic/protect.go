@@ -21,8 +21,12 @@ type keys struct {
 	aead cipher.AEAD
 	iv   [12]byte
 	// hp is the header protection cipher: AES for the AES-GCM suites
-	// (RFC 9001 §5.4.3).
-	hp cipher.Block
+	// (RFC 9001 §5.4.3), ChaCha20 for ChaCha20-Poly1305 (§5.4.4).
+	hp headerProtector
+	// suite and secret derive the next generation at a key update
+	// (RFC 9001 §6); nil for Initial keys.
+	suite  *suite
+	secret []byte
 	// Scratch for the mask and the nonce, which would escape to the
 	// heap through the cipher interfaces; keys are used by one Decoder.
 	mask  [16]byte
@@ -120,6 +124,25 @@ func (k *keys) unprotect(pkt []byte, pnOff int, long bool, largest int64) (unpro
 	}
 	u.payload = pt
 	return u, nil
+}
+
+// open decrypts the payload of a packet whose header protection is
+// removed (hdrEnd is the end of its packet number) into dst, leaving pkt
+// as it is, so that other keys can be tried on it.
+func (k *keys) open(dst, pkt []byte, hdrEnd int, pn int64) ([]byte, error) {
+	k.nonce = k.iv
+	for i := range 8 {
+		k.nonce[4+i] ^= byte(uint64(pn) >> (56 - 8*i))
+	}
+	ct := pkt[hdrEnd:]
+	if len(ct) < k.aead.Overhead() {
+		return nil, errAt("payload shorter than the AEAD tag", hdrEnd, decode.ErrTruncated)
+	}
+	pt, err := k.aead.Open(dst, k.nonce[:], ct, pkt[:hdrEnd])
+	if err != nil {
+		return nil, errAt(errAuth.Error(), hdrEnd, errAuth)
+	}
+	return pt, nil
 }
 
 // removeHeaderProtection unmasks the first byte and the packet number in
