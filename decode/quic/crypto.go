@@ -88,25 +88,29 @@ func (c *cryptoStream) reset() { *c = cryptoStream{buf: c.buf[:0], ranges: c.ran
 
 // insert adds s to the received ranges, merging it with those it overlaps
 // or touches.
-func (c *cryptoStream) insert(s span) {
+func (c *cryptoStream) insert(s span) { c.ranges = insertSpan(c.ranges, s) }
+
+// insertSpan adds s to sorted, disjoint, non-adjacent ranges, merging it
+// with those it overlaps or touches.
+func insertSpan(ranges []span, s span) []span {
 	i := 0
-	for i < len(c.ranges) && c.ranges[i].hi < s.lo {
+	for i < len(ranges) && ranges[i].hi < s.lo {
 		i++
 	}
 	j := i
-	for j < len(c.ranges) && c.ranges[j].lo <= s.hi {
-		s.lo = min(s.lo, c.ranges[j].lo)
-		s.hi = max(s.hi, c.ranges[j].hi)
+	for j < len(ranges) && ranges[j].lo <= s.hi {
+		s.lo = min(s.lo, ranges[j].lo)
+		s.hi = max(s.hi, ranges[j].hi)
 		j++
 	}
 	if i == j {
-		c.ranges = append(c.ranges, span{})
-		copy(c.ranges[i+1:], c.ranges[i:])
-		c.ranges[i] = s
-		return
+		ranges = append(ranges, span{})
+		copy(ranges[i+1:], ranges[i:])
+		ranges[i] = s
+		return ranges
 	}
-	c.ranges[i] = s
-	c.ranges = append(c.ranges[:i+1], c.ranges[j:]...)
+	ranges[i] = s
+	return append(ranges[:i+1], ranges[j:]...)
 }
 
 // consume drops the first n buffered bytes, which have been handed on.

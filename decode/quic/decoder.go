@@ -33,6 +33,23 @@ type Options struct {
 	// is read, from pcapng Decryption Secrets Blocks, apply to the
 	// connections that follow).
 	Keys *keylog.Store
+	// Next, when set, makes the decoder of the connection's streams
+	// (HTTP/3), once, when 0-RTT or 1-RTT stream data first appears;
+	// alpn is the protocol EncryptedExtensions selected, "" if unknown.
+	// STREAM frames are reassembled per stream and direction and handed
+	// to it in order; RESET_STREAM (and a stream cap hit) reach it as
+	// StreamReset.
+	Next func(alpn string) decode.MultiStreamDecoder
+	// MaxStreamBuffer bounds one stream direction's reassembly buffer:
+	// the bytes from the first not yet handed on to the highest received
+	// (default 1 MiB). A hit is a cap-limit event and stops that stream.
+	MaxStreamBuffer int
+	// MaxStreamTotal bounds the bytes buffered in all streams together
+	// (default 16 MiB); a hit stops the stream that needed more.
+	MaxStreamTotal int
+	// MaxStreams bounds how many stream directions are tracked (default
+	// 4096); the STREAM frames of more are not reassembled, said once.
+	MaxStreams int
 }
 
 // Defaults of Options.
@@ -41,6 +58,10 @@ const (
 	DefaultMaxCrypto   = 64 << 10
 	DefaultMaxFrames   = 32
 	DefaultMaxString   = 128
+
+	DefaultMaxStreamBuffer = 1 << 20
+	DefaultMaxStreamTotal  = 16 << 20
+	DefaultMaxStreams      = 4096
 )
 
 func (o Options) withDefaults() Options {
@@ -55,6 +76,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxString <= 0 {
 		o.MaxString = DefaultMaxString
+	}
+	if o.MaxStreamBuffer <= 0 {
+		o.MaxStreamBuffer = DefaultMaxStreamBuffer
+	}
+	if o.MaxStreamTotal <= 0 {
+		o.MaxStreamTotal = DefaultMaxStreamTotal
+	}
+	if o.MaxStreams <= 0 {
+		o.MaxStreams = DefaultMaxStreams
 	}
 	return o
 }
@@ -198,6 +228,8 @@ type Decoder struct {
 	app          [2]appKeys // 1-RTT key updates per direction
 	plain        []byte     // decrypted payload scratch
 
+	streams streams // STREAM reassembly (streams.go)
+
 	// Scratch reused across packets.
 	pkt     []byte // the packet being unprotected, a copy
 	hdr     Header
@@ -261,8 +293,12 @@ func (d *Decoder) Datagram(dir decode.Dir, payload []byte, at decode.Position, e
 	return nil
 }
 
-// End implements decode.DatagramDecoder.
-func (d *Decoder) End(at decode.Position, emit decode.Emit) {}
+// End implements decode.DatagramDecoder: the streams' decoder is ended.
+func (d *Decoder) End(at decode.Position, emit decode.Emit) {
+	if n := d.streams.next; n != nil && !d.streams.nextDead {
+		n.End(at, emit)
+	}
+}
 
 // Summary implements decode.Summarizer: handshake "UDP+QUIC",
 // tls_version "TLS1.3" once the server answered with an Initial or
@@ -609,11 +645,21 @@ func (d *Decoder) walkFrames(dir decode.Dir, sp space, payload []byte, info deco
 		} else {
 			d.frames.more++
 		}
-		if f.Type == FrameCrypto {
+		switch {
+		case f.Type == FrameCrypto:
 			d.cryptoFrame(dir, sp, f.Offset, f.Data, at)
+		case sp != spaceApp:
+		case f.Type >= FrameStream && f.Type <= FrameStream|0x07:
+			d.streamFrame(dir, f, at)
+		case f.Type == FrameResetStream:
+			d.resetStream(dir, f.StreamID, at)
 		}
 	}
 	info = append(info, decode.Strings("frames", d.frames.strings()))
+	if len(d.streams.retrans) > 0 {
+		info = append(info, decode.Strings("retransmitted", d.streams.retrans))
+		d.streams.retrans = nil
+	}
 	if ferr != nil {
 		info = append(info, decode.String("error", "payload: "+ferr.Error()))
 	}

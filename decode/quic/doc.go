@@ -44,14 +44,28 @@
 // wrong secret is one tls keys event per connection, as in tlsmsg, and
 // those packets show their headers only (decrypted: false).
 //
+// STREAM frames of 0-RTT and 1-RTT packets are reassembled per stream
+// and direction (out of order, overlapping and retransmitted ranges
+// handled, RESET_STREAM followed) and handed in order to the
+// decode.MultiStreamDecoder that Options.Next makes once per connection
+// with the negotiated ALPN (HTTP/3). A STREAM range the capture saw
+// before is listed on its packet as retransmitted ("id=4 off=100
+// len=50"); data lost before the capture point shows instead as a hole
+// in the stream. When a hole in one stream is filled, an analysis
+// hol-stall event with scope "stream" says how long that stream's bytes
+// behind it waited (blocked_bytes, gap_offset, gap_len): only that stream
+// waited, where TCP would have stalled the whole connection.
+//
 // # Contracts
 //
 // Datagram never fails and never panics: a malformed or cut packet is an
 // event with error (and truncated for the snap length) in its info, and
 // ends the datagram. Memory is bounded by Options: the datagram size, the
 // CRYPTO reassembly buffer per space and direction (a hit is a conn
-// cap-limit event and stops that stream), the frames listed per packet,
-// the length of strings taken from the wire. Parsers (ParseHeader,
+// cap-limit event and stops that stream), the STREAM reassembly buffers
+// per stream and in total and the number of streams tracked (likewise),
+// the frames listed per packet, the length of strings taken from the
+// wire. Parsers (ParseHeader,
 // ParseFrame) alias their input; events own their Info.
 //
 // The flow's client (decode.C2S) is taken to be the QUIC client. Flags for

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,33 +57,36 @@ func frameTypes(e decode.Event) []string {
 
 // checkDecrypted compares every packet of one direction, all spaces, with
 // the sender's qlog: the packet number and the frame types, and requires
-// each to be decrypted without error.
-func checkDecrypted(t *testing.T, evs []decode.Event, dir decode.Dir, sent []sentPacket) {
+// each to be decrypted without error. Packets are matched by type and
+// number: with lossy set, the qlog may list packets the capture never saw
+// (loopback drops datagrams when the receiver's socket buffer is full).
+func checkDecrypted(t *testing.T, evs []decode.Event, dir decode.Dir, sent []sentPacket, lossy bool) {
 	t.Helper()
-	var got []decode.Event
-	for _, e := range evs {
-		if e.Layer == decode.LayerQUIC && e.Dir == dir && e.Type != "Retry" && e.Type != "VersionNegotiation" {
-			got = append(got, e)
+	byPN := map[string]sentPacket{}
+	for _, q := range sent {
+		byPN[q.typ+" "+strconv.FormatInt(q.pn, 10)] = q
+	}
+	n := 0
+	for i, e := range evs {
+		if e.Layer != decode.LayerQUIC || e.Dir != dir || e.Type == "Retry" || e.Type == "VersionNegotiation" {
+			continue
 		}
-	}
-	if len(got) < len(sent) {
-		t.Errorf("%s: %d packets; qlog %d", dir, len(got), len(sent))
-	}
-	for i, e := range got {
+		n++
 		if f, ok := e.Info.Get("decrypted"); !ok || !f.Bool() {
-			t.Errorf("%s packet %d (%s): not decrypted: %v", dir, i, e.Type, e.Info)
+			t.Errorf("%s event %d (%s): not decrypted: %v", dir, i, e.Type, e.Info)
 			continue
 		}
 		if f, ok := e.Info.Get("error"); ok {
-			t.Errorf("%s packet %d (%s): error %s", dir, i, e.Type, f.Str)
+			t.Errorf("%s event %d (%s): error %s", dir, i, e.Type, f.Str)
 		}
-		if i >= len(sent) {
-			continue
-		}
-		q := sent[i]
 		pn, _ := e.Info.Get("pn")
-		if string(e.Type) != q.typ || pn.Int != q.pn {
-			t.Errorf("%s packet %d: %s pn %d; qlog %s pn %d", dir, i, e.Type, pn.Int, q.typ, q.pn)
+		q, ok := byPN[string(e.Type)+" "+strconv.FormatInt(pn.Int, 10)]
+		if !ok {
+			// After closing, quic-go answers late packets with its
+			// last CONNECTION_CLOSE packet again, without logging it.
+			if !slices.Equal(frameTypes(e), []string{"CONNECTION_CLOSE"}) {
+				t.Errorf("%s %s pn %d: not in the qlog", dir, e.Type, pn.Int)
+			}
 			continue
 		}
 		var want []string
@@ -94,6 +98,9 @@ func checkDecrypted(t *testing.T, evs []decode.Event, dir decode.Dir, sent []sen
 		if got := frameTypes(e); !slices.Equal(got, want) {
 			t.Errorf("%s %s pn %d: frames %q; qlog %q", dir, e.Type, q.pn, got, want)
 		}
+	}
+	if n < len(sent) && !lossy || n < len(sent)/2 {
+		t.Errorf("%s: %d packets; qlog %d", dir, n, len(sent))
 	}
 }
 
@@ -174,8 +181,8 @@ func TestPeersKeys(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ex := runExchange(t, tc.retry, tc.versions)
 			evs, d := decodeWith(t, ex.datagrams, Options{Keys: keyStore(t, ex.keyLog), MaxFrames: 1 << 10})
-			checkDecrypted(t, evs, decode.C2S, ex.client.packets())
-			checkDecrypted(t, evs, decode.S2C, ex.server.packets())
+			checkDecrypted(t, evs, decode.C2S, ex.client.packets(), false)
+			checkDecrypted(t, evs, decode.S2C, ex.server.packets(), false)
 			checkHandshakeKeys(t, evs, d)
 			if want := os.Getenv("WIRETRACE_QUIC_SUITE"); want != "" && tlsmsg.CipherSuite(d.suiteID).String() != want {
 				t.Errorf("cipher suite %s; want %s", tlsmsg.CipherSuite(d.suiteID), want)

@@ -70,6 +70,23 @@ func (c *teeConn) datagrams() []datagram {
 	return slices.Clone(c.log)
 }
 
+// group runs functions in goroutines and keeps the first error.
+type group struct {
+	wg   sync.WaitGroup
+	once sync.Once
+	err  error
+}
+
+func (g *group) Go(f func() error) {
+	g.wg.Go(func() {
+		if err := f(); err != nil {
+			g.once.Do(func() { g.err = err })
+		}
+	})
+}
+
+func (g *group) Wait() error { g.wg.Wait(); return g.err }
+
 // sentPacket is one packet_sent event of quic-go's qlog: the oracle.
 type sentPacket struct {
 	typ    string // our packet type name
@@ -193,6 +210,13 @@ const (
 // restricts both sides' QUIC versions.
 func runExchange(t *testing.T, retry bool, versions []quicgo.Version) *exchange {
 	t.Helper()
+	return runStreams(t, retry, versions, [][]byte{[]byte("hello")})
+}
+
+// runStreams is runExchange with one client stream per payload, opened
+// and written concurrently, each echoed by the server on its stream.
+func runStreams(t *testing.T, retry bool, versions []quicgo.Version, payloads [][]byte) *exchange {
+	t.Helper()
 	cert, pool := testCert(t, peerSNI)
 	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -226,18 +250,24 @@ func runExchange(t *testing.T, retry bool, versions []quicgo.Version) *exchange 
 			if err != nil {
 				return err
 			}
-			st, err := conn.AcceptStream(ctx)
-			if err != nil {
-				return err
+			var g group
+			for range payloads {
+				st, err := conn.AcceptStream(ctx)
+				if err != nil {
+					return err
+				}
+				g.Go(func() error {
+					b, err := io.ReadAll(st)
+					if err != nil {
+						return err
+					}
+					if _, err := st.Write(b); err != nil {
+						return err
+					}
+					return st.Close()
+				})
 			}
-			b, err := io.ReadAll(st)
-			if err != nil {
-				return err
-			}
-			if _, err := st.Write(b); err != nil {
-				return err
-			}
-			if err := st.Close(); err != nil {
+			if err := g.Wait(); err != nil {
 				return err
 			}
 			<-conn.Context().Done()
@@ -251,17 +281,26 @@ func runExchange(t *testing.T, retry bool, versions []quicgo.Version) *exchange 
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := conn.OpenStreamSync(ctx)
-	if err != nil {
-		t.Fatal(err)
+	var g group
+	for _, p := range payloads {
+		st, err := conn.OpenStreamSync(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Go(func() error {
+			if _, err := st.Write(p); err != nil {
+				return err
+			}
+			st.Close()
+			got, err := io.ReadAll(st)
+			if err != nil || !bytes.Equal(got, p) {
+				return fmt.Errorf("echo of stream %d: %d bytes, %v; want %d", st.StreamID(), len(got), err, len(p))
+			}
+			return nil
+		})
 	}
-	if _, err := st.Write([]byte("hello")); err != nil {
+	if err := g.Wait(); err != nil {
 		t.Fatal(err)
-	}
-	st.Close()
-	got, err := io.ReadAll(st)
-	if err != nil || string(got) != "hello" {
-		t.Fatalf("echo: %q, %v", got, err)
 	}
 	conn.CloseWithError(0, "bye")
 	if err := <-served; err != nil {
