@@ -96,7 +96,8 @@ type Decoder struct {
 	halves   map[hkey]*half
 	reqs     map[int64]*request
 	q        [2]qpackDir
-	settings [2]settings // by the direction that sent them
+	settings [2]settings    // by the direction that sent them
+	done     map[int64]bool // request streams whose exchange is out
 	requests int
 	capped   bool // MaxStreams reached once
 }
@@ -104,7 +105,7 @@ type Decoder struct {
 // NewDecoder returns a decoder for one connection.
 func NewDecoder(opts Options) *Decoder {
 	opts = opts.withDefaults()
-	d := &Decoder{opts: opts, halves: map[hkey]*half{}, reqs: map[int64]*request{}}
+	d := &Decoder{opts: opts, halves: map[hkey]*half{}, reqs: map[int64]*request{}, done: map[int64]bool{}}
 	for i := range d.q {
 		d.q[i].t.maxCap = opts.MaxTableCapacity
 	}
@@ -166,6 +167,11 @@ func (d *Decoder) half(id int64, dir decode.Dir, at decode.Position, emit decode
 	k := hkey{id, dir}
 	if h := d.halves[k]; h != nil {
 		return h
+	}
+	if d.done[id] {
+		// Bytes after the exchange went out (a reset already seen, say):
+		// stream IDs are never reused, so they are dropped.
+		return nil
 	}
 	if len(d.halves) >= d.opts.MaxStreams {
 		if !d.capped {
@@ -541,6 +547,10 @@ func (d *Decoder) exchange(r *request, at decode.Position, incomplete bool, emit
 		return
 	}
 	r.done = true
+	if len(d.done) >= d.opts.MaxStreams {
+		clear(d.done)
+	}
+	d.done[r.id] = true
 	delete(d.reqs, r.id)
 	delete(d.halves, hkey{r.id, decode.C2S})
 	delete(d.halves, hkey{r.id, decode.S2C})

@@ -101,7 +101,9 @@ func (d *Decoder) decodeSection(h *half, e decode.Event, p []byte, at decode.Pos
 	fs := fields{pseudo: map[string]string{}, maxSize: d.opts.MaxFieldSectionSize, max: d.opts.MaxHeaders}
 	pre, err := readPrefix(p, s.tableCapacity, q.t.inserts())
 	if err == nil {
-		e.Info = append(e.Info, decode.Uint("required_insert_count", pre.ric))
+		if pre.ric > 0 {
+			e.Info = append(e.Info, decode.Uint("required_insert_count", pre.ric))
+		}
 		err = decodeSection(p[pre.n:], pre, &q.t, d.opts.MaxFieldSectionSize, func(f field) { fs.add(f, d) })
 	} else if err == errShort {
 		err = fieldErr(err)
