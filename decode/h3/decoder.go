@@ -18,6 +18,9 @@ const (
 	TypeStream decode.Type = "stream"
 	// TypeExchange is a finished (or abandoned) request stream.
 	TypeExchange decode.Type = "exchange"
+	// TypeStreamError says a stream ended badly: inside a frame, or a
+	// critical stream (control, QPACK) closed. Info: error.
+	TypeStreamError decode.Type = "stream-error"
 )
 
 type kind uint8
@@ -477,7 +480,7 @@ func (d *Decoder) settingsFrame(h *half, e *decode.Event, p []byte, at decode.Po
 // finish ends a stream direction.
 func (d *Decoder) finish(h *half, at decode.Position, emit decode.Emit) {
 	if h.inFrame || len(h.buf) > 0 {
-		e := d.event(h, "incomplete", at)
+		e := d.event(h, TypeStreamError, at)
 		e.Flags = 0
 		what := "a frame"
 		if h.kind == kindEncoder || h.kind == kindDecoder {
@@ -490,8 +493,8 @@ func (d *Decoder) finish(h *half, at decode.Position, emit decode.Emit) {
 	}
 	switch h.kind {
 	case kindControl, kindEncoder, kindDecoder:
-		e := d.event(h, "incomplete", at)
-		e.Type = "stream-closed"
+		e := d.event(h, TypeStreamError, at)
+		e.Flags = 0
 		e.Info = decode.Info{decode.String("error", "a critical stream was closed (H3_CLOSED_CRITICAL_STREAM)")}
 		emit(e)
 	}

@@ -143,8 +143,20 @@ func TestEdges(t *testing.T) {
 			r.data(2, decode.C2S, append([]byte{uniEncoder}, 0x3f, 0xbd, 0x01), false) // 220
 		},
 		check: func(t *testing.T, r *rec) {
-			if e := r.find(decode.TypeDecodeError, -1); len(e) != 1 {
-				t.Errorf("decode-error %v", r.events)
+			if c := r.find(decode.TypeCapLimit, -1); len(c) != 1 || str(c[0], "cap") != "table_capacity" {
+				t.Errorf("cap-limit %v", r.events)
+			}
+		},
+	}, {
+		name: "table capacity above SETTINGS",
+		run: func(r *rec) {
+			serverSettings(r)                                                          // 220
+			r.data(2, decode.C2S, append([]byte{uniEncoder}, 0x3f, 0xa1, 0x02), false) // 320
+		},
+		check: func(t *testing.T, r *rec) {
+			c := r.find(insSetCapacity, 2)
+			if len(c) != 1 || !c[0].Info.Has("error") || len(r.find(decode.TypeDecodeError, -1)) != 1 {
+				t.Errorf("events %v", r.events)
 			}
 		},
 	}, {
@@ -222,7 +234,7 @@ func TestEdges(t *testing.T) {
 			r.data(0, decode.C2S, getReq[:4], true)
 		},
 		check: func(t *testing.T, r *rec) {
-			if e := r.find("incomplete", 0); len(e) != 1 {
+			if e := r.find(TypeStreamError, 0); len(e) != 1 {
 				t.Errorf("events %v", r.events)
 			}
 		},

@@ -1,6 +1,7 @@
 package h3
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -144,6 +145,10 @@ func (d *Decoder) decodeSection(h *half, e decode.Event, p []byte, at decode.Pos
 		}
 	}
 	e.Info = d.appendFields(e.Info, &fs, trailers)
+	if s.fieldSectionMax > 0 && uint64(fs.size) > s.fieldSectionMax {
+		e.Info = append(e.Info, decode.String("error", "field section of "+strconv.Itoa(fs.size)+
+			" bytes is over the receiver's SETTINGS_MAX_FIELD_SECTION_SIZE "+strconv.FormatUint(s.fieldSectionMax, 10)))
+	}
 	emit(e)
 	if fs.over {
 		d.capLimit(h.dir, at, emit, "field_section_size", d.opts.MaxFieldSectionSize, decode.Int("stream", h.id))
@@ -273,7 +278,23 @@ func (d *Decoder) encoderStream(h *half, b []byte, at decode.Position, emit deco
 		}
 		e.Len = int64(n)
 		b = b[n:]
-		err = q.t.apply(&in)
+		if in.name == insSetCapacity {
+			if st := d.settings[h.dir.Reverse().Index()]; st.have && in.n > st.tableCapacity {
+				err = errors.New("table capacity " + strconv.FormatUint(in.n, 10) +
+					" is above the receiver's SETTINGS_QPACK_MAX_TABLE_CAPACITY " + strconv.FormatUint(st.tableCapacity, 10))
+			} else if in.n > q.t.maxCap {
+				// Allowed by the peer (or its SETTINGS not seen), but
+				// above our cap.
+				e.Info = append(e.Info, decode.Uint("capacity", in.n))
+				emit(e)
+				d.capLimit(h.dir, at, emit, "table_capacity", int(min(q.t.maxCap, 1<<62)), decode.Uint("capacity", in.n))
+				q.dead = true
+				break
+			}
+		}
+		if err == nil {
+			err = q.t.apply(&in)
+		}
 		switch in.name {
 		case insSetCapacity:
 			e.Info = append(e.Info, decode.Uint("capacity", in.n))
