@@ -604,3 +604,21 @@ func (d *Decoder) capString(s string) string {
 	}
 	return strings.ToValidUTF8(s[:d.opts.MaxString], "") + "…"
 }
+
+var (
+	_ decode.MultiStreamDecoder = (*Decoder)(nil)
+	_ decode.Summarizer         = (*Decoder)(nil)
+)
+
+// Next returns a hook for the QUIC decoder: a Decoder for connections
+// that negotiated HTTP/3 by ALPN ("h3", or "h3-29" for draft 29, whose
+// framing is the same for what is decoded here), nil for anything else.
+func Next(opts Options) func(alpn string) decode.MultiStreamDecoder {
+	return func(alpn string) decode.MultiStreamDecoder {
+		switch alpn {
+		case "h3", "h3-29":
+			return NewDecoder(opts)
+		}
+		return nil
+	}
+}
