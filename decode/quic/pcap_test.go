@@ -17,14 +17,15 @@ type flowEvent struct {
 // runPcap drives a capture through the timeline with the QUIC sniffer
 // registered for UDP flows, as the command does, and returns the events
 // of the UDP flows' decoders: quic and tls, and the conn events that say
-// a decoder failed or hit a cap. A decode-error (the timeline's guard
+// a decoder failed or hit a cap. opts.Keys, when set, receives the
+// capture's key log and Decryption Secrets Blocks. A decode-error (the timeline's guard
 // turns a decoder's panic into one) fails the test.
 func runPcap(t testing.TB, path string, opts Options) []flowEvent {
 	t.Helper()
 	reg := &decode.DatagramRegistry{}
 	reg.Register(NewSniffer(opts))
 	var out []flowEvent
-	pcaptest.Run(t, path, pcaptest.Options{Timeline: timeline.Options{Datagrams: reg}}, func(ev *timeline.Event) {
+	pcaptest.Run(t, path, pcaptest.Options{Keys: opts.Keys, Timeline: timeline.Options{Datagrams: reg}}, func(ev *timeline.Event) {
 		if ev.Conn == nil || ev.Conn.Transport != timeline.UDP {
 			return
 		}

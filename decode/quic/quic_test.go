@@ -448,6 +448,13 @@ func sealInitial(t testing.TB, k *keys, v Version, dcid, scid []byte, pn uint32,
 	hdr = append(hdr, 0) // no token
 	hdr = quicvarint.AppendWithLen(hdr, uint64(4+len(payload)+16), 2)
 	pnOff := len(hdr)
+	return seal(k, hdr, pnOff, pn, payload, 0x0f)
+}
+
+// seal appends a 4-byte packet number to hdr, encrypts payload behind it
+// with k and applies header protection, firstMask the bits of the first
+// byte it covers (0x0f long, 0x1f short).
+func seal(k *keys, hdr []byte, pnOff int, pn uint32, payload []byte, firstMask byte) []byte {
 	hdr = append(hdr, byte(pn>>24), byte(pn>>16), byte(pn>>8), byte(pn))
 	nonce := k.iv
 	for i := range 8 {
@@ -456,7 +463,7 @@ func sealInitial(t testing.TB, k *keys, v Version, dcid, scid []byte, pn uint32,
 	pkt := k.aead.Seal(hdr, nonce[:], payload, hdr)
 	var mask [16]byte
 	k.hp.Encrypt(mask[:], pkt[pnOff+4:pnOff+20])
-	pkt[0] ^= mask[0] & 0x0f
+	pkt[0] ^= mask[0] & firstMask
 	for i := range 4 {
 		pkt[pnOff+i] ^= mask[1+i]
 	}

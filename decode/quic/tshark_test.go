@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/decode/keylog"
+	"github.com/wiretrace/wiretrace/decode/tlsmsg"
 	"github.com/wiretrace/wiretrace/internal/pcaptest"
 )
 
@@ -91,10 +93,53 @@ const (
 	// is wrong, they are padding (datagram_padding).
 	zeroPadding = "tshark counts the zeros padding a datagram as a short-header packet: tshark is wrong"
 	// tshark reads the capture's Decryption Secrets Block and decrypts
-	// the Handshake and 1-RTT packets; this decoder does not use keys
-	// yet, so it lists only the Initial packets' frames.
-	withSecrets = "tshark decrypts Handshake and 1-RTT packets with the capture's secrets; we do not use keys yet"
+	// the Handshake and 1-RTT packets even when not asked to; TestTshark
+	// gives the decoder no keys, so it lists only the Initial packets'
+	// frames. TestTsharkKeys compares with the secrets: the counts agree.
+	withSecrets = "tshark decrypts Handshake and 1-RTT packets with the capture's secrets; this run gives us none (TestTsharkKeys does)"
 )
+
+// TestTsharkKeys compares the captures that come with keys (a pcapng
+// Decryption Secrets Block, or NAME.keys beside the capture) with tshark
+// using the same keys: per connection, the counts of each packet type and
+// of each frame type in all packets, now that Handshake and 1-RTT
+// packets decrypt.
+func TestTsharkKeys(t *testing.T) {
+	tshark := pcaptest.Tshark(t)
+	for _, name := range []string{"chrome-cloudflare-quic-with-secrets.pcapng", "illustrated-quic.pcap"} {
+		t.Run(name, func(t *testing.T) {
+			path := pcaptest.Shared(t, "quic/"+name)
+			store := &keylog.Store{}
+			got := pcaptest.Counts{}
+			decrypted := 0
+			for _, fe := range runPcap(t, path, Options{Keys: store, MaxFrames: 1 << 20}) {
+				countEvent(got, flowConn(fe.flow), &fe.ev)
+				if f, ok := fe.ev.Info.Get("decrypted"); ok && f.Bool() && fe.ev.Type != "Initial" && fe.ev.Layer == decode.LayerQUIC {
+					decrypted++
+				}
+				if fe.ev.Type == tlsmsg.TypeKeys {
+					t.Errorf("keys event: %v", fe.ev.Info)
+				}
+			}
+			if decrypted == 0 {
+				t.Errorf("no Handshake or 1-RTT packet decrypted")
+			}
+			var extra []string
+			if k := pcaptest.KeyLogFile(path); k != "" {
+				extra = []string{"-o", "tls.keylog_file:" + k}
+			}
+			want := tsharkCounts(t, tshark, path, extra)
+			pcaptest.CompareCounts(t, got, want, tsharkKeysKnown[name])
+		})
+	}
+}
+
+// tsharkKeysKnown are the differences with keys, as tsharkKnown.
+var tsharkKeysKnown = map[string]map[string]map[string]string{
+	"chrome-cloudflare-quic-with-secrets.pcapng": {
+		"[2001:db8:1::1]:50280 [2606:4700:10::6816:826]:443": {"1-RTT": zeroPadding},
+	},
+}
 
 // tsharkCaptures are the shared captures with QUIC: every one under quic/,
 // and the QUIC ones among the malformed.
@@ -118,7 +163,7 @@ func TestTshark(t *testing.T) {
 			for _, fe := range evs {
 				countEvent(got, flowConn(fe.flow), &fe.ev)
 			}
-			want := tsharkCounts(t, tshark, path)
+			want := tsharkCounts(t, tshark, path, nil)
 			if len(got) == 0 && len(want) == 0 {
 				t.Logf("no QUIC in %s for either side", name)
 				return
@@ -159,11 +204,11 @@ func countEvent(c pcaptest.Counts, conn string, e *decode.Event) {
 }
 
 // tsharkCounts runs tshark and counts the same labels as countEvent.
-func tsharkCounts(t *testing.T, tshark, path string) pcaptest.Counts {
+func tsharkCounts(t *testing.T, tshark, path string, extra []string) pcaptest.Counts {
 	fields := []string{"ip.src", "ipv6.src", "udp.srcport", "ip.dst", "ipv6.dst", "udp.dstport",
 		"quic.header_form", "quic.version", "quic.long.packet_type", "quic.long.packet_type_v2",
 		"quic.packet_number", "quic.frame_type", "tls.handshake.extensions_server_name"}
-	args := []string{"-n", "-r", path, "-Y", "quic", "-T", "fields", "-E", "separator=/t", "-E", "aggregator=,", "-E", "occurrence=a"}
+	args := append([]string{"-n", "-r", path, "-Y", "quic", "-T", "fields", "-E", "separator=/t", "-E", "aggregator=,", "-E", "occurrence=a"}, extra...)
 	for _, f := range fields {
 		args = append(args, "-e", f)
 	}
