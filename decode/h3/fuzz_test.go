@@ -1,6 +1,7 @@
 package h3
 
 import (
+	"encoding/hex"
 	"testing"
 
 	"github.com/quic-go/quic-go/quicvarint"
@@ -92,6 +93,11 @@ func FuzzQPACK(f *testing.F) {
 	f.Add(append([]byte{byte(len(enc))}, append(enc, 0x05, 0x00, 0x80, 0xc1, 0x81)...))
 	f.Add([]byte{0, 0x00, 0x00, 0x51, 0x0b, '/', 'i', 'n', 'd', 'e', 'x', '.', 'h', 't', 'm', 'l'})
 	f.Add([]byte{3, 0x3f, 0xbd, 0x01, 0x03, 0x81, 0x10, 0x11})
+	// nghttp3's encoder (nghttp3_test.go): inserts, then a section with
+	// post-base references.
+	ng, _ := hex.DecodeString("1d" + "3fe11fc0882f91d35d055c87a7ff208df06b0a9b0642ac92a12c05707f" +
+		"0381d1d710518860d5485f2bce9a68112ef2b12d424f4f87ee3a2d2ac7a8bf")
+	f.Add(ng)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) == 0 {
 			return

@@ -2,6 +2,7 @@ package h3
 
 import (
 	"errors"
+	"math"
 	"strconv"
 
 	"golang.org/x/net/http2/hpack"
@@ -174,6 +175,9 @@ func readPrefix(b []byte, maxCapacity, totalInserts uint64) (sectionPrefix, erro
 	}
 	p := sectionPrefix{ric: ric, n: n + k}
 	if !sign {
+		if delta > math.MaxUint64-ric {
+			return sectionPrefix{}, errors.New("Base overflows")
+		}
 		p.base = ric + delta
 	} else {
 		if delta+1 > ric {
@@ -241,6 +245,9 @@ func decodeSection(b []byte, p sectionPrefix, t *table, maxStr int, fn func(fiel
 			}
 			switch {
 			case postBase:
+				if p.base >= p.ric || i >= p.ric-p.base {
+					return errors.New("post-base index at or above the Required Insert Count")
+				}
 				f, err = dyn(p.base + i)
 			case c&staticBit != 0:
 				f, err = static(i)
