@@ -70,6 +70,7 @@ type request struct {
 	status                  int
 	start, first            decode.Position
 	hasFirst, headersSeen   bool
+	opened                  bool // the request's HEADERS frame was seen
 	reqBytes, respBytes     int64
 	reset                   bool
 	resetBy                 decode.Dir
@@ -378,7 +379,8 @@ func (d *Decoder) frame(h *half, t uint64, p []byte, at decode.Position, emit de
 		if h.kind != kindRequest && h.kind != kindPush {
 			break
 		}
-		if h.dir == decode.C2S && r != nil && !r.headersSeen {
+		if h.dir == decode.C2S && r != nil && !r.opened {
+			r.opened = true
 			e.Flags |= decode.FlagRequest
 		}
 		d.fieldSection(h, e, p, at, emit)
@@ -516,8 +518,14 @@ func (d *Decoder) StreamReset(id int64, dir decode.Dir, at decode.Position, emit
 		delete(d.halves, hkey{id, dir})
 	}
 	if r := d.reqs[id]; r != nil && id&3 == 0 {
-		r.reset, r.resetBy = true, dir
-		d.exchange(r, at, false, emit)
+		// The exchange ends with the response: a client's reset alone
+		// (it may stop sending while the response goes on) is noted.
+		if !r.reset || dir == decode.S2C {
+			r.reset, r.resetBy = true, dir
+		}
+		if dir == decode.S2C {
+			d.exchange(r, at, false, emit)
+		}
 	}
 }
 

@@ -183,12 +183,17 @@ func TestEdges(t *testing.T) {
 			r.data(0, decode.S2C, []byte{1, 2, 3}, true) // ignored: the exchange is out
 			r.data(4, decode.C2S, getReq, true)
 			r.data(4, decode.S2C, frame(frameHeaders, []byte{0, 0, 0xd9})[:3], false)
+			r.data(8, decode.C2S, getReq[:5], false)
+			r.d.StreamReset(8, decode.C2S, r.pos(), r.emit) // the client gives up; the exchange waits for the response side
 			r.d.End(r.pos(), r.emit)
 		},
 		check: func(t *testing.T, r *rec) {
 			ex := r.find(TypeExchange, -1)
-			if len(ex) != 2 {
+			if len(ex) != 3 {
 				t.Fatalf("exchanges %v", ex)
+			}
+			if ex[2].Stream != 8 || str(ex[2], "reset_by") != "c2s" || !ex[2].Info.Has("incomplete") {
+				t.Errorf("client reset exchange %v", ex[2].Info)
 			}
 			if f, _ := ex[0].Info.Get("reset"); !f.Bool() || str(ex[0], "reset_by") != "s2c" || ex[0].Info.Has("incomplete") {
 				t.Errorf("reset exchange %v", ex[0].Info)
@@ -196,7 +201,7 @@ func TestEdges(t *testing.T) {
 			if f, _ := ex[1].Info.Get("incomplete"); !f.Bool() || str(ex[1], "path") != "/" || num(ex[1], "status") != 0 {
 				t.Errorf("incomplete exchange %v", ex[1].Info)
 			}
-			if n := num(decode.Event{Info: r.d.Summary()}, "requests"); n != 2 {
+			if n := num(decode.Event{Info: r.d.Summary()}, "requests"); n != 3 {
 				t.Errorf("requests %d", n)
 			}
 		},
