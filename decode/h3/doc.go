@@ -13,6 +13,26 @@
 // counted, never buffered; other frames are buffered up to
 // Options.MaxFrameSize.
 //
+// Other event types (layer http3): `stream` (a unidirectional stream's
+// type: stream_type control, push (+ push_id), qpack_encoder,
+// qpack_decoder, reserved, unknown; or server_bidi), `stream-error` (a
+// stream ended inside a frame, or a critical stream closed), and one event
+// per QPACK instruction: SET_DYNAMIC_TABLE_CAPACITY,
+// INSERT_WITH_NAME_REFERENCE, INSERT_WITH_LITERAL_NAME, DUPLICATE (info:
+// capacity / name_index, static / index, name, value, inserts, table_size)
+// on encoder streams, SECTION_ACKNOWLEDGMENT, STREAM_CANCELLATION (stream),
+// INSERT_COUNT_INCREMENT (increment) on decoder streams. Frame info:
+// SETTINGS values under their names (qpack_max_table_capacity,
+// max_field_section_size, qpack_blocked_streams, enable_connect_protocol,
+// h3_datagram, grease_settings, unknown_settings), GOAWAY id,
+// CANCEL_PUSH/MAX_PUSH_ID/PUSH_PROMISE push_id, PRIORITY_UPDATE
+// stream_id or push_id and priority, frame_type for RESERVED/UNKNOWN,
+// error for a protocol violation (with the RFC's error code name).
+//
+// Flags: a client HEADERS opening a request is FlagRequest|FlagAppData,
+// other client events FlagAppData; server HEADERS, DATA and PUSH_PROMISE
+// are FlagReply|FlagAppData, other server events FlagReply.
+//
 // QPACK: each direction has its own dynamic table, filled by that
 // direction's encoder stream (each instruction an event) and capped by
 // Options.MaxTableCapacity; the receiver's SETTINGS_QPACK_MAX_TABLE_CAPACITY
