@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/wiretrace/wiretrace/decode"
 	"github.com/wiretrace/wiretrace/decode/keylog"
@@ -50,6 +51,10 @@ type Options struct {
 	// MaxStreams bounds how many stream directions are tracked (default
 	// 4096); the STREAM frames of more are not reassembled, said once.
 	MaxStreams int
+	// RTT adds RTT samples from ACK frames (RFC 9002 §5, ACK Delay
+	// aware): rtt_ms on each packet whose ACK newly acknowledges a
+	// captured packet, and the summary's rtt_ms.
+	RTT bool
 }
 
 // Defaults of Options.
@@ -228,7 +233,8 @@ type Decoder struct {
 	app          [2]appKeys // 1-RTT key updates per direction
 	plain        []byte     // decrypted payload scratch
 
-	streams streams // STREAM reassembly (streams.go)
+	streams streams  // STREAM reassembly (streams.go)
+	rtt     rttState // RTT samples from ACK frames (rtt.go)
 
 	// Scratch reused across packets.
 	pkt     []byte // the packet being unprotected, a copy
@@ -245,6 +251,7 @@ func NewDecoder(opts Options) *Decoder {
 	for i := range d.spaces {
 		d.spaces[i].largest = [2]int64{-1, -1}
 	}
+	d.rtt.init()
 	return d
 }
 
@@ -309,8 +316,12 @@ func (d *Decoder) Summary() decode.Info {
 	if d.serverSpoke {
 		v = "TLS1.3"
 	}
-	return decode.Info{decode.String("handshake", "UDP+QUIC"), decode.String("tls_version", v),
+	info := decode.Info{decode.String("handshake", "UDP+QUIC"), decode.String("tls_version", v),
 		decode.String("sni", d.sni), decode.String("alpn", d.alpn)}
+	if r := d.rtt.minRTT(); r > 0 {
+		info = append(info, decode.Millis("rtt_ms", r))
+	}
+	return info
 }
 
 func allZero(b []byte) bool {
@@ -505,6 +516,7 @@ func (d *Decoder) decrypt(dir decode.Dir, sp space, pkt []byte, h *Header, info 
 		return append(info, decode.Bool("decrypted", false), decode.String("error", msg)), false
 	}
 	s.largest[dir.Index()] = max(s.largest[dir.Index()], u.pn)
+	d.sentPacket(dir, sp, u.pn, at)
 	info = append(info, decode.Int("pn", u.pn), decode.Bool("decrypted", true))
 	return d.walkFrames(dir, sp, u.payload, info, at), true
 }
@@ -571,6 +583,7 @@ func (d *Decoder) decryptTLS(dir decode.Dir, sp space, pkt []byte, h *Header, in
 	}
 	d.plain = pt[:0]
 	s.largest[di] = max(largest, u.pn)
+	d.sentPacket(dir, sp, u.pn, at)
 	info = append(info, decode.Int("pn", u.pn), decode.Bool("decrypted", true))
 	if update {
 		a.prev, s.keys[di], a.next = k, use, nil
@@ -628,6 +641,8 @@ func (d *Decoder) walkFrames(dir decode.Dir, sp space, payload []byte, info deco
 	d.frames.reset()
 	f := &d.frame
 	var ferr error
+	var rtt time.Duration
+	haveRTT := false
 	for off := 0; off < len(payload); {
 		n, err := ParseFrame(payload[off:], f)
 		if err != nil {
@@ -648,6 +663,10 @@ func (d *Decoder) walkFrames(dir decode.Dir, sp space, payload []byte, info deco
 		switch {
 		case f.Type == FrameCrypto:
 			d.cryptoFrame(dir, sp, f.Offset, f.Data, at)
+		case (f.Type == FrameAck || f.Type == FrameAckECN) && d.opts.RTT:
+			if r, ok := d.ackSample(dir, sp, f, at); ok {
+				rtt, haveRTT = r, true
+			}
 		case sp != spaceApp:
 		case f.Type >= FrameStream && f.Type <= FrameStream|0x07:
 			d.streamFrame(dir, f, at)
@@ -656,6 +675,9 @@ func (d *Decoder) walkFrames(dir decode.Dir, sp space, payload []byte, info deco
 		}
 	}
 	info = append(info, decode.Strings("frames", d.frames.strings()))
+	if haveRTT {
+		info = append(info, decode.Millis("rtt_ms", rtt))
+	}
 	if len(d.streams.retrans) > 0 {
 		info = append(info, decode.Strings("retransmitted", d.streams.retrans))
 		d.streams.retrans = nil

@@ -56,6 +56,13 @@
 // behind it waited (blocked_bytes, gap_offset, gap_len): only that stream
 // waited, where TCP would have stalled the whole connection.
 //
+// With Options.RTT, ACK frames give RTT samples as seen from the capture
+// point (RFC 9002 §5): from the capture of a newly acknowledged Largest
+// Acknowledged to the ACK, less the ACK Delay where that leaves at least
+// the leg's min_rtt (never in Initial packets), as rtt_ms on the packet;
+// the summary's rtt_ms adds the two legs' minimums (capture point to
+// server and back, to client and back).
+//
 // # Contracts
 //
 // Datagram never fails and never panics: a malformed or cut packet is an

@@ -180,7 +180,19 @@ func TestPeersKeys(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ex := runExchange(t, tc.retry, tc.versions)
-			evs, d := decodeWith(t, ex.datagrams, Options{Keys: keyStore(t, ex.keyLog), MaxFrames: 1 << 10})
+			evs, d := decodeWith(t, ex.datagrams, Options{Keys: keyStore(t, ex.keyLog), MaxFrames: 1 << 10, RTT: true})
+			samples := 0
+			for _, e := range evs {
+				if f, ok := e.Info.Get("rtt_ms"); ok {
+					samples++
+					if f.Duration() < 0 || f.Duration() > 5*time.Second {
+						t.Errorf("%s %s: rtt_ms %v", e.Dir, e.Type, f.Duration())
+					}
+				}
+			}
+			if f, ok := d.Summary().Get("rtt_ms"); !ok || samples < 2 || f.Duration() <= 0 {
+				t.Errorf("%d rtt samples, summary rtt_ms %v; want some, > 0", samples, f.Duration())
+			}
 			checkDecrypted(t, evs, decode.C2S, ex.client.packets(), false)
 			checkDecrypted(t, evs, decode.S2C, ex.server.packets(), false)
 			checkHandshakeKeys(t, evs, d)
