@@ -133,7 +133,7 @@ func (d *Decoder) StreamData(id int64, dir decode.Dir, data []byte, fin bool, at
 		return nil
 	}
 	if h.kind == kindRequest {
-		d.touch(h, at)
+		d.touch(h, at, emit)
 	}
 	if h.blocked {
 		q := &d.q[dir.Index()]
@@ -201,9 +201,17 @@ func (d *Decoder) half(id int64, dir decode.Dir, at decode.Position, emit decode
 }
 
 // touch notes the first byte of a request stream in each direction.
-func (d *Decoder) touch(h *half, at decode.Position) {
+func (d *Decoder) touch(h *half, at decode.Position, emit decode.Emit) {
 	r := d.reqs[h.id]
 	if r == nil {
+		if len(d.reqs) >= d.opts.MaxStreams {
+			// Requests still waiting for their response count too.
+			if !d.capped {
+				d.capped = true
+				d.capLimit(h.dir, at, emit, "streams", d.opts.MaxStreams, decode.Int("stream", h.id))
+			}
+			return
+		}
 		r = &request{id: h.id, start: at}
 		d.reqs[h.id] = r
 	}
@@ -501,7 +509,7 @@ func (d *Decoder) finish(h *half, at decode.Position, emit decode.Emit) {
 		emit(e)
 	}
 	delete(d.halves, hkey{h.id, h.dir})
-	if r := d.reqs[h.id]; r != nil && h.kind == kindRequest && h.dir == decode.S2C {
+	if r := d.reqs[h.id]; r != nil && h.id&3 == 0 && h.dir == decode.S2C {
 		d.exchange(r, at, false, emit)
 	}
 }

@@ -135,6 +135,22 @@ func TestEdges(t *testing.T) {
 			if h := r.find("HEADERS", 0); len(h) != 1 || !h[0].Info.Has("error") {
 				t.Errorf("HEADERS %v", h)
 			}
+			if len(r.d.halves) != 0 {
+				t.Errorf("streams still tracked: %v", r.d.halves)
+			}
+		},
+	}, {
+		name: "blocked response dropped",
+		opts: Options{MaxBlockedBytes: 64},
+		run: func(r *rec) {
+			r.data(0, decode.C2S, getReq, true)
+			r.data(0, decode.S2C, frame(frameHeaders, []byte{0x02, 0x80, 0x10}), false)
+			r.data(0, decode.S2C, frame(frameData, make([]byte, 100)), true)
+		},
+		check: func(t *testing.T, r *rec) {
+			if ex := r.find(TypeExchange, 0); len(ex) != 1 || ex[0].Info.Has("incomplete") {
+				t.Errorf("exchange %v", ex)
+			}
 		},
 	}, {
 		name: "table capacity cap",

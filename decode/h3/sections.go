@@ -249,6 +249,9 @@ func (d *Decoder) dropBlocked(h *half, at decode.Position, emit decode.Emit) {
 	e.Info = append(e.Info, decode.Bool("blocked", true), decode.String("error", "not decoded: dropped while blocked"))
 	emit(e)
 	h.section, h.buf, h.kind, h.inFrame = nil, nil, kindIgnored, false
+	if h.fin {
+		d.finish(h, at, emit)
+	}
 }
 
 // encoderStream applies encoder instructions (RFC 9204 §4.3) to the
