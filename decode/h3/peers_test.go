@@ -216,7 +216,6 @@ func TestQuicGoPeers(t *testing.T) {
 	}
 	io.ReadAll(res.Body)
 	res.Body.Close()
-	time.Sleep(100 * time.Millisecond) // the last fins through the proxy
 	tr.Close()
 	cs := <-conns
 	cs[0].CloseWithError(0, "")
