@@ -6,7 +6,7 @@
 // WebSocket and h2c after an Upgrade, and a CONNECT tunnel, whose bytes
 // are sniffed again (usually TLS).
 //
-// Datagrams does the same for UDP flows: QUIC.
+// Datagrams does the same for UDP flows: QUIC, and HTTP/3 on its streams.
 //
 // It is wiring only: each decoder is used through its public API, and
 // none of them knows about the others.
@@ -15,6 +15,7 @@ package stack
 import (
 	"github.com/wiretrace/wiretrace/decode"
 	"github.com/wiretrace/wiretrace/decode/h2"
+	"github.com/wiretrace/wiretrace/decode/h3"
 	"github.com/wiretrace/wiretrace/decode/http1"
 	"github.com/wiretrace/wiretrace/decode/keylog"
 	"github.com/wiretrace/wiretrace/decode/quic"
@@ -30,17 +31,22 @@ type Options struct {
 	HTTP1 http1.Options // its Upgrade hook is set by Registry
 	H2    h2.Options
 	WS    ws.Options
-	QUIC  quic.Options
+	QUIC  quic.Options // its Keys and Next are set by Datagrams
+	H3    h3.Options
 }
 
 // maxTunnelDepth bounds CONNECT tunnels nested in tunnels.
 const maxTunnelDepth = 4
 
 // Datagrams returns the registry of datagram decoders for a UDP flow:
-// QUIC, recognised by its long header.
+// QUIC, recognised by its long header, decrypted with Keys, and HTTP/3 on
+// its streams when ALPN says h3.
 func Datagrams(opts Options) *decode.DatagramRegistry {
+	q := opts.QUIC
+	q.Keys = opts.Keys
+	q.Next = h3.Next(opts.H3)
 	reg := &decode.DatagramRegistry{}
-	reg.Register(quic.NewSniffer(opts.QUIC))
+	reg.Register(quic.NewSniffer(q))
 	return reg
 }
 

@@ -183,7 +183,7 @@ var repetitive = map[decode.Type]bool{
 	decode.TypeRetransmission: true, decode.TypeOutOfOrder: true, decode.TypeLostSegment: true,
 	decode.TypeSegment: true, decode.TypeDatagram: true,
 	// HTTP/2 and HTTP/3 bulk transfer, TLS records carrying it.
-	"DATA": true, "WINDOW_UPDATE": true, "ApplicationData": true,
+	"DATA": true, "WINDOW_UPDATE": true, "ApplicationData": true, "1-RTT": true,
 }
 
 // runLength counts the leading events of the same repetitive layer, type
