@@ -693,6 +693,14 @@ func (d *Decoder) walkFrames(dir decode.Dir, sp space, payload []byte, info deco
 func (d *Decoder) cryptoFrame(dir decode.Dir, sp space, off uint64, data []byte, at decode.Position) {
 	c := &d.spaces[sp].crypto[dir.Index()]
 	hit := c.add(off, data, d.opts.MaxCrypto, func(msg []byte) { d.handshakeMessage(dir, sp, msg, at) })
+	if sp == spaceInitial && dir == decode.C2S && !d.haveRandom && c.base == 0 &&
+		len(c.ranges) > 0 && c.ranges[0].lo == 0 && c.ranges[0].hi >= 38 && c.buf[0] == byte(tlsmsg.TypeClientHello) {
+		// The ClientHello's random, before the rest of a ClientHello
+		// spread over several Initial packets: 0-RTT packets coalesced
+		// with the first need it for the key log.
+		copy(d.random[:], c.buf[6:38])
+		d.haveRandom = true
+	}
 	if hit.cap != "" {
 		e := decode.NewEvent(at.Frame, at.TS, dir, decode.LayerConn, decode.TypeCapLimit)
 		e.Info = decode.Info{decode.String("decoder", "quic"), decode.String("cap", hit.cap),

@@ -31,6 +31,7 @@ import (
 type datagram struct {
 	dir  decode.Dir
 	data []byte
+	peer string // the client's address, when recorded by teeConn
 }
 
 // teeConn records every datagram the server's socket reads (c2s) and
@@ -46,7 +47,7 @@ type teeConn struct {
 func (c *teeConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	n, addr, err := c.PacketConn.ReadFrom(b)
 	if err == nil {
-		c.record(decode.C2S, b[:n])
+		c.record(decode.C2S, b[:n], addr)
 	}
 	return n, addr, err
 }
@@ -54,13 +55,13 @@ func (c *teeConn) ReadFrom(b []byte) (int, net.Addr, error) {
 func (c *teeConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	// Record before the write, so that the server's datagram is logged
 	// before the client's answer to it is read.
-	c.record(decode.S2C, b)
+	c.record(decode.S2C, b, addr)
 	return c.PacketConn.WriteTo(b, addr)
 }
 
-func (c *teeConn) record(dir decode.Dir, b []byte) {
+func (c *teeConn) record(dir decode.Dir, b []byte, peer net.Addr) {
 	c.mu.Lock()
-	c.log = append(c.log, datagram{dir, bytes.Clone(b)})
+	c.log = append(c.log, datagram{dir, bytes.Clone(b), peer.String()})
 	c.mu.Unlock()
 }
 
@@ -213,17 +214,23 @@ func runExchange(t *testing.T, retry bool, versions []quicgo.Version) *exchange 
 	return runStreams(t, retry, versions, [][]byte{[]byte("hello")})
 }
 
-// runStreams is runExchange with one client stream per payload, opened
-// and written concurrently, each echoed by the server on its stream.
-func runStreams(t *testing.T, retry bool, versions []quicgo.Version, payloads [][]byte) *exchange {
-	t.Helper()
-	cert, pool := testCert(t, peerSNI)
+// teeTransport is a quic-go Transport on a loopback socket whose
+// datagrams a teeConn records.
+func teeTransport(t *testing.T) (net.PacketConn, *teeConn, *quicgo.Transport) {
 	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Skip("no UDP on loopback: ", err)
 	}
 	tee := &teeConn{PacketConn: udp}
-	tr := &quicgo.Transport{Conn: tee}
+	return udp, tee, &quicgo.Transport{Conn: tee}
+}
+
+// runStreams is runExchange with one client stream per payload, opened
+// and written concurrently, each echoed by the server on its stream.
+func runStreams(t *testing.T, retry bool, versions []quicgo.Version, payloads [][]byte) *exchange {
+	t.Helper()
+	cert, pool := testCert(t, peerSNI)
+	udp, tee, tr := teeTransport(t)
 	if retry {
 		tr.VerifySourceAddress = func(net.Addr) bool { return true }
 	}

@@ -85,7 +85,7 @@ func readExchange(t testing.TB) []datagram {
 		if dir == "s2c" {
 			d = decode.S2C
 		}
-		dgs = append(dgs, datagram{d, b})
+		dgs = append(dgs, datagram{dir: d, data: b})
 	}
 	if err := sc.Err(); err != nil || len(dgs) == 0 {
 		t.Fatalf("%s: %d datagrams, %v", recordedPath, len(dgs), err)
