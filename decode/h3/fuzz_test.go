@@ -38,6 +38,7 @@ func feed(d *Decoder, data []byte, emit decode.Emit) {
 		if err := d.StreamData(id, dir, chunk, h&0x20 != 0, at, emit); err != nil {
 			return
 		}
+		checkBounds(d)
 	}
 	d.End(decode.Position{Frame: frame + 1}, emit)
 	_ = d.Summary()
@@ -131,4 +132,38 @@ func FuzzQPACK(f *testing.F) {
 			_ = decodeSection(section[p.n:], p, &tb, 64, func(field) {})
 		}
 	})
+}
+
+// checkBounds panics when the decoder holds more than its caps allow.
+func checkBounds(d *Decoder) {
+	o := d.opts
+	held := 0
+	for _, h := range d.halves {
+		limit := max(o.MaxFrameSize, 2*o.MaxFieldSectionSize+32) + 32 + 255
+		if !h.blocked && len(h.buf) > limit {
+			panic("stream buffer over its bound")
+		}
+	}
+	total := 0
+	for i := range d.q {
+		q := &d.q[i]
+		// A blocked stream may be forgotten by the stream map (its
+		// exchange went out) but stays on the list until decoded or End.
+		for _, h := range q.blocked {
+			if !h.blocked {
+				panic("unblocked stream on the blocked list")
+			}
+			held += len(h.buf) + len(h.section)
+		}
+		if q.blockedBytes < 0 || q.blockedBytes > o.MaxBlockedBytes || len(q.blocked) > o.MaxBlockedStreams {
+			panic("blocked streams over their caps")
+		}
+		total += q.blockedBytes
+		if q.t.size > q.t.capacity || q.t.capacity > q.t.maxCap {
+			panic("dynamic table over its capacity")
+		}
+	}
+	if held != total {
+		panic("blocked bytes miscounted")
+	}
 }
