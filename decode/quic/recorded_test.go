@@ -95,7 +95,19 @@ func readExchange(t testing.TB) []datagram {
 
 // BenchmarkDecodeQUIC decodes the recorded quic-go connection: Initial
 // decryption both ways, the hellos through tlsmsg, the rest headers only.
-func BenchmarkDecodeQUIC(b *testing.B) {
+func BenchmarkDecodeQUIC(b *testing.B) { benchmarkDecode(b, Options{}) }
+
+// BenchmarkDecodeQUICKeys decodes it with its key log: every packet
+// decrypted, the stream reassembled, RTT samples taken.
+func BenchmarkDecodeQUICKeys(b *testing.B) {
+	keys, err := os.ReadFile(strings.TrimSuffix(recordedPath, filepath.Ext(recordedPath)) + ".keys")
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchmarkDecode(b, Options{Keys: keyStore(b, keys), RTT: true})
+}
+
+func benchmarkDecode(b *testing.B, opts Options) {
 	dgs := readExchange(b)
 	n := 0
 	for _, dg := range dgs {
@@ -107,7 +119,7 @@ func BenchmarkDecodeQUIC(b *testing.B) {
 	emit := func(decode.Event) { events++ }
 	at := decode.Position{TS: time.Unix(0, 0)}
 	for b.Loop() {
-		d := NewDecoder(Options{})
+		d := NewDecoder(opts)
 		for _, dg := range dgs {
 			d.Datagram(dg.dir, dg.data, at, emit)
 		}
