@@ -115,6 +115,7 @@ func FuzzQPACK(f *testing.F) {
 		_ = d.StreamData(2, decode.C2S, append([]byte{uniEncoder}, encoder...), false, at, emit)
 		// The same section again, now that the inserts are in.
 		_ = d.StreamData(8, decode.C2S, frame(frameHeaders, section), true, at, emit)
+		checkBounds(d)
 		d.End(at, emit)
 
 		// The pieces on their own must not panic either.
