@@ -227,7 +227,7 @@ type Decoder struct {
 	suiteID      uint16  // the ServerHello's cipher suite, 0 before
 	version      Version // the last long header's known version
 	sec          *keylog.Secrets
-	keyTried     [3][2]bool // per keyKind and direction
+	keyFails     [3][2]uint8 // failed installs per keyKind and direction
 	keysReported bool
 	early        *keys      // the client's 0-RTT keys
 	app          [2]appKeys // 1-RTT key updates per direction

@@ -41,8 +41,9 @@
 // key_update. The encrypted handshake messages (EncryptedExtensions,
 // whose ALPN fills the summary, Certificate, CertificateVerify, Finished,
 // NewSessionTicket) become tls events with decrypted: true. A missing or
-// wrong secret is one tls keys event per connection, as in tlsmsg, and
-// those packets show their headers only (decrypted: false).
+// wrong secret (one that failed to open 3 packets) is one tls keys event
+// per connection, as in tlsmsg, and those packets show their headers
+// only (decrypted: false).
 //
 // STREAM frames of 0-RTT and 1-RTT packets are reassembled per stream
 // and direction (out of order, overlapping and retransmitted ranges

@@ -267,3 +267,55 @@ func TestKeysMissing(t *testing.T) {
 		})
 	}
 }
+
+// TestKeysDamagedFirst: the first 1-RTT packet the server sends is
+// damaged; the secret is tried again on the next one and decrypts the
+// rest, without a keys event.
+func TestKeysDamagedFirst(t *testing.T) {
+	keys, err := os.ReadFile("testdata/quicgo-v1.keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dgs := readExchange(t)
+	damaged := false
+	for i, dg := range dgs {
+		if dg.dir != decode.S2C || damaged {
+			continue
+		}
+		for off := 0; off < len(dg.data); {
+			if dg.data[off]&0x80 == 0 {
+				// A short header runs to the end of the datagram:
+				// its last byte is in the AEAD tag.
+				dgs[i].data = bytes.Clone(dg.data)
+				dgs[i].data[len(dg.data)-1] ^= 1
+				damaged = true
+				break
+			}
+			var h Header
+			if ParseHeader(dg.data[off:], -1, &h) != nil || h.Size <= 0 {
+				break
+			}
+			off += h.Size
+		}
+	}
+	if !damaged {
+		t.Fatal("no server 1-RTT packet in the recording")
+	}
+	evs, _ := decodeWith(t, dgs, Options{Keys: keyStore(t, keys)})
+	bad, good := 0, 0
+	for _, e := range evs {
+		if e.Type == tlsmsg.TypeKeys {
+			t.Errorf("keys event %v", e.Info)
+		}
+		if e.Type == "1-RTT" && e.Dir == decode.S2C {
+			if f, _ := e.Info.Get("decrypted"); f.Bool() {
+				good++
+			} else {
+				bad++
+			}
+		}
+	}
+	if bad != 1 || good == 0 {
+		t.Errorf("server 1-RTT packets: %d not decrypted, %d decrypted; want 1, some", bad, good)
+	}
+}

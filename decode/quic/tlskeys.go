@@ -1,6 +1,8 @@
 package quic
 
 import (
+	"strconv"
+
 	"github.com/wiretrace/wiretrace/decode"
 	"github.com/wiretrace/wiretrace/decode/keylog"
 	"github.com/wiretrace/wiretrace/decode/tlsmsg"
@@ -57,12 +59,17 @@ func (d *Decoder) keysEvent(dir decode.Dir, status, msg string, at decode.Positi
 // time a packet needs them: the cipher suite is the ServerHello's, or,
 // before one was seen (0-RTT, or a capture that missed it), whichever
 // suite of the secret's hash length opens pkt. It returns nil, after a
-// keys event, when the secret is missing or opens nothing.
+// keys event, when the secret is missing or opens nothing (after
+// maxKeyTries packets).
 func (d *Decoder) installKeys(dir decode.Dir, kind keyKind, pkt []byte, h *Header, p *versionParams, largest int64, at decode.Position) *keys {
-	if d.opts.Keys == nil || d.opts.Keys.Len() == 0 || !d.haveRandom || d.keyTried[kind][dir.Index()] {
+	fails := &d.keyFails[kind][dir.Index()]
+	if d.opts.Keys == nil || d.opts.Keys.Len() == 0 || !d.haveRandom || *fails >= maxKeyTries {
 		return nil
 	}
-	d.keyTried[kind][dir.Index()] = true
+	// A missing secret or unsupported suite is not tried again; a
+	// secret that fails to open a packet is, up to maxKeyTries packets.
+	tried := *fails
+	*fails = maxKeyTries
 	if d.sec == nil {
 		d.sec, _ = d.opts.Keys.Lookup(d.random)
 	}
@@ -90,8 +97,7 @@ func (d *Decoder) installKeys(dir decode.Dir, kind keyKind, pkt []byte, h *Heade
 		if d.opens(k, pkt, h, largest) {
 			return k
 		}
-		d.keysEvent(dir, tlsmsg.KeysWrong, "a "+h.Type.String()+" packet failed to authenticate with "+l.String(), at)
-		return nil
+		return d.wrongKeys(dir, fails, tried, h, l, at)
 	}
 	for i := range suites {
 		s := &suites[i]
@@ -102,7 +108,19 @@ func (d *Decoder) installKeys(dir decode.Dir, kind keyKind, pkt []byte, h *Heade
 			return k
 		}
 	}
-	d.keysEvent(dir, tlsmsg.KeysWrong, "a "+h.Type.String()+" packet failed to authenticate with "+l.String(), at)
+	return d.wrongKeys(dir, fails, tried, h, l, at)
+}
+
+// maxKeyTries is how many packets a secret must fail to open before it
+// is taken for wrong: one may be a stateless reset or damaged.
+const maxKeyTries = 3
+
+// wrongKeys counts a packet that the secret did not open, and says so
+// once it failed maxKeyTries times.
+func (d *Decoder) wrongKeys(dir decode.Dir, fails *uint8, tried uint8, h *Header, l keylog.Label, at decode.Position) *keys {
+	if *fails = tried + 1; *fails >= maxKeyTries {
+		d.keysEvent(dir, tlsmsg.KeysWrong, strconv.Itoa(maxKeyTries)+" "+h.Type.String()+" packets failed to authenticate with "+l.String(), at)
+	}
 	return nil
 }
 
