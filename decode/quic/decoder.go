@@ -48,8 +48,10 @@ type Options struct {
 	// MaxStreamTotal bounds the bytes buffered in all streams together
 	// (default 16 MiB); a hit stops the stream that needed more.
 	MaxStreamTotal int
-	// MaxStreams bounds how many stream directions are tracked (default
-	// 4096); the STREAM frames of more are not reassembled, said once.
+	// MaxStreams bounds how many stream directions are reassembled at
+	// once (default 4096); the STREAM frames of more are not, said once.
+	// Finished ones are remembered by their length only, up to 16 times
+	// as many, to tell their retransmissions.
 	MaxStreams int
 	// RTT adds RTT samples from ACK frames (RFC 9002 §5, ACK Delay
 	// aware): rtt_ms on each packet whose ACK newly acknowledges a

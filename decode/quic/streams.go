@@ -18,14 +18,13 @@ type streamKey struct {
 
 // recvStream reassembles one stream direction's STREAM frames (RFC 9000
 // §2.2) and hands its bytes on in order. It holds only the bytes after
-// those handed on; a finished stream keeps its counters, not its data.
+// those handed on; a finished stream leaves only its length (streams.done).
 type recvStream struct {
-	base   uint64 // stream offset of buf[0]: the bytes before it were handed on
-	buf    []byte // bytes from base to the highest end received
-	ranges []span // received ranges at or after base, sorted, disjoint, not adjacent
-	final  uint64 // the final size, when finKnown
-	finKnown,
-	done bool // fin handed on, reset, or a cap hit: nothing more is handed on
+	base     uint64 // stream offset of buf[0]: the bytes before it were handed on
+	buf      []byte // bytes from base to the highest end received
+	ranges   []span // received ranges at or after base, sorted, disjoint, not adjacent
+	final    uint64 // the final size, when finKnown
+	finKnown bool
 
 	// The open head-of-line gap: data waits behind the hole at base.
 	gapOpen      bool
@@ -36,9 +35,17 @@ type recvStream struct {
 	gapDelivered uint64 // bytes that had waited, handed on so far
 }
 
+// doneFactor is how many finished streams are remembered per stream
+// tracked at once.
+const doneFactor = 16
+
 // streams is a connection's stream reassembly state.
 type streams struct {
-	m        map[streamKey]*recvStream
+	m map[streamKey]*recvStream // streams not finished
+	// done holds the bytes handed on of finished streams (fin, reset or
+	// a cap), to tell their retransmissions; up to doneFactor times
+	// MaxStreams of them.
+	done     map[streamKey]uint64
 	buffered int  // bytes held in all buffers
 	capSaid  bool // the streams cap was reported
 	next     decode.MultiStreamDecoder
@@ -55,6 +62,12 @@ func (d *Decoder) streamFrame(dir decode.Dir, f *Frame, at decode.Position) {
 	k := streamKey{f.StreamID, dir}
 	s := st.m[k]
 	if s == nil {
+		if base, ok := st.done[k]; ok {
+			if f.Offset < base {
+				st.addRetrans(f.StreamID, span{f.Offset, min(f.Offset+uint64(len(f.Data)), base)})
+			}
+			return
+		}
 		if len(st.m) >= d.opts.MaxStreams {
 			if !st.capSaid {
 				st.capSaid = true
@@ -71,14 +84,10 @@ func (d *Decoder) streamFrame(dir decode.Dir, f *Frame, at decode.Position) {
 	off, data := f.Offset, f.Data
 	end := off + uint64(len(data))
 	if dup := s.overlap(off, end); dup.hi > dup.lo {
-		st.retrans = append(st.retrans, "id="+strconv.FormatUint(f.StreamID, 10)+" off="+
-			strconv.FormatUint(dup.lo, 10)+" len="+strconv.FormatUint(dup.hi-dup.lo, 10))
+		st.addRetrans(f.StreamID, dup)
 	}
 	if f.Fin && !s.finKnown {
 		s.finKnown, s.final = true, end
-	}
-	if s.done {
-		return
 	}
 	if end <= s.base {
 		d.deliverFin(k, s, at)
@@ -132,6 +141,15 @@ func (d *Decoder) streamFrame(dir decode.Dir, f *Frame, at decode.Position) {
 	}
 }
 
+// addRetrans lists a retransmitted range of stream id on the packet.
+func (st *streams) addRetrans(id uint64, r span) {
+	if r.hi <= r.lo {
+		return
+	}
+	st.retrans = append(st.retrans, "id="+strconv.FormatUint(id, 10)+" off="+
+		strconv.FormatUint(r.lo, 10)+" len="+strconv.FormatUint(r.hi-r.lo, 10))
+}
+
 // overlap returns the part of [lo, hi) already received: before base or
 // within one received range (the first overlap found, which is what a
 // retransmission carries).
@@ -161,24 +179,31 @@ func (d *Decoder) deliver(k streamKey, s *recvStream, n uint64, at decode.Positi
 	}
 	s.ranges = s.ranges[:copy(s.ranges, s.ranges[j:])]
 	if fin {
-		d.finish1(s)
+		d.finish1(k, s)
 	}
 }
 
 // deliverFin hands on a FIN that came after all the stream's bytes.
 func (d *Decoder) deliverFin(k streamKey, s *recvStream, at decode.Position) {
-	if s.finKnown && s.base == s.final && !s.done {
+	if s.finKnown && s.base == s.final {
 		d.toNext(k, nil, true, at)
-		d.finish1(s)
+		d.finish1(k, s)
 	}
 }
 
-// finish1 frees a finished stream's buffer.
-func (d *Decoder) finish1(s *recvStream) {
-	s.done = true
-	d.streams.buffered -= len(s.buf)
+// finish1 forgets a finished stream but for the bytes it handed on.
+func (d *Decoder) finish1(k streamKey, s *recvStream) {
+	st := &d.streams
+	st.buffered -= len(s.buf)
 	s.buf, s.ranges = nil, nil
 	s.gapOpen = false
+	delete(st.m, k)
+	if st.done == nil {
+		st.done = make(map[streamKey]uint64)
+	}
+	if len(st.done) < doneFactor*d.opts.MaxStreams {
+		st.done[k] = s.base
+	}
 }
 
 // resetStream follows a RESET_STREAM frame: the bytes not handed on will
@@ -186,10 +211,10 @@ func (d *Decoder) finish1(s *recvStream) {
 func (d *Decoder) resetStream(dir decode.Dir, id uint64, at decode.Position) {
 	k := streamKey{id, dir}
 	s := d.streams.m[k]
-	if s == nil || s.done {
+	if s == nil {
 		return
 	}
-	d.finish1(s)
+	d.finish1(k, s)
 	if n := d.nextDecoder(at); n != nil {
 		n.StreamReset(int64(id), dir, at, d.emitPending)
 	}
@@ -199,7 +224,7 @@ func (d *Decoder) resetStream(dir decode.Dir, id uint64, at decode.Position) {
 // the rest will not come.
 func (d *Decoder) streamCap(k streamKey, s *recvStream, cap string, limit, dropped int, at decode.Position) {
 	d.capLimit(k.dir, cap, limit, dropped, at)
-	d.finish1(s)
+	d.finish1(k, s)
 	if n := d.nextDecoder(at); n != nil {
 		n.StreamReset(int64(k.id), k.dir, at, d.emitPending)
 	}

@@ -165,6 +165,8 @@ func TestStreamReassembly(t *testing.T) {
 		{name: "total cap", opts: Options{MaxStreamTotal: 4}, pkts: []pkt{{frames: [][]byte{encStream(0, 1, "abc", false), encStream(4, 1, "def", false)}}},
 			calls:  []string{`s2c 4 reset`},
 			events: []string{"cap-limit decoder=quic cap=stream_total limit=4 dropped=3"}},
+		{name: "finished streams do not count", opts: Options{MaxStreams: 1}, pkts: []pkt{{frames: [][]byte{encStream(0, 0, "a", true), encStream(4, 0, "b", true)}}, {frames: [][]byte{encStream(0, 0, "a", true)}}},
+			calls: []string{`s2c 0 "a" fin=true`, `s2c 4 "b" fin=true`}, retrans: []string{"", "id=0 off=0 len=1"}},
 		{name: "streams cap", opts: Options{MaxStreams: 1}, pkts: []pkt{{frames: [][]byte{encStream(0, 0, "a", false), encStream(4, 0, "b", false), encStream(8, 0, "c", false)}}},
 			calls:  []string{`s2c 0 "a" fin=false`},
 			events: []string{"cap-limit decoder=quic cap=streams limit=1 dropped=1"}},
