@@ -36,7 +36,9 @@ type Options struct {
 	Keys *keylog.Store
 	// Next, when set, makes the decoder of the connection's streams
 	// (HTTP/3), once, when 0-RTT or 1-RTT stream data first appears;
-	// alpn is the protocol EncryptedExtensions selected, "" if unknown.
+	// alpn is the protocol EncryptedExtensions selected, before it (0-RTT
+	// data) the ClientHello's if it offered only one and was whole by
+	// then, else "".
 	// STREAM frames are reassembled per stream and direction and handed
 	// to it in order; RESET_STREAM (and a stream cap hit) reach it as
 	// StreamReset.
@@ -222,6 +224,9 @@ type Decoder struct {
 
 	// Summary.
 	sni, alpn string
+	// offered is the ClientHello's ALPN when it offered only one: the
+	// protocol of 0-RTT data before EncryptedExtensions confirms it.
+	offered string
 
 	// Keys from the key log (tlskeys.go).
 	random       [32]byte
@@ -735,6 +740,9 @@ func (d *Decoder) handshakeMessage(dir decode.Dir, sp space, msg []byte, at deco
 		}
 		if f, ok := info.Get("sni"); ok && dir == decode.C2S && d.sni == "" {
 			d.sni = f.Str
+		}
+		if f, ok := info.Get("alpn"); ok && dir == decode.C2S && len(f.Strs) == 1 {
+			d.offered = f.Strs[0]
 		}
 		for i := range info {
 			// JA4's first character names the transport: "q" for QUIC

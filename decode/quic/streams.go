@@ -241,14 +241,18 @@ func (d *Decoder) capLimit(dir decode.Dir, cap string, limit, dropped int, at de
 func (d *Decoder) emitPending(e decode.Event) { d.pending = append(d.pending, e) }
 
 // nextDecoder returns the connection's MultiStreamDecoder, made on first
-// use with the negotiated ALPN, or nil.
+// use with the negotiated ALPN (or the only one offered), or nil.
 func (d *Decoder) nextDecoder(at decode.Position) decode.MultiStreamDecoder {
 	st := &d.streams
 	if d.opts.Next == nil || st.nextDead {
 		return nil
 	}
 	if st.next == nil {
-		st.next = d.opts.Next(d.alpn)
+		alpn := d.alpn
+		if alpn == "" {
+			alpn = d.offered
+		}
+		st.next = d.opts.Next(alpn)
 		if st.next == nil {
 			st.nextDead = true
 		}

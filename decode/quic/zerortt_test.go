@@ -163,3 +163,48 @@ func TestZeroRTTSealed(t *testing.T) {
 		})
 	}
 }
+
+// TestZeroRTTAfterClientHello: a 0-RTT packet right after the recorded
+// ClientHello's Initial packets (its random in the key log with an early secret) decrypts,
+// and Next is made with the one ALPN the ClientHello offered, before any
+// EncryptedExtensions.
+func TestZeroRTTAfterClientHello(t *testing.T) {
+	dgs := readExchange(t)
+	var h Header
+	if err := ParseHeader(dgs[0].data, -1, &h); err != nil || h.Type != PacketInitial {
+		t.Fatalf("first datagram: %v %v", h.Type, err)
+	}
+	d0 := NewDecoder(Options{})
+	d0.Datagram(decode.C2S, dgs[0].data, decode.Position{}, func(decode.Event) {})
+	if !d0.haveRandom {
+		t.Fatal("no ClientHello random in the first datagram")
+	}
+	secret := bytes.Repeat([]byte{0x33}, 32)
+	log := fmt.Sprintf("CLIENT_EARLY_TRAFFIC_SECRET %x %x\n", d0.random, secret)
+	var alpn string
+	rec := newRecorder("")
+	d := NewDecoder(Options{Keys: keyStore(t, []byte(log)), Next: func(a string) decode.MultiStreamDecoder { alpn = a; return rec }})
+	// The client's Initial datagrams up to the whole ClientHello (with
+	// a post-quantum key share it spans two).
+	for _, dg := range dgs {
+		if d.sni != "" {
+			break
+		}
+		if dg.dir == decode.C2S {
+			d.Datagram(decode.C2S, dg.data, decode.Position{}, func(decode.Event) {})
+		}
+	}
+	k := newSuiteKeys(&suites[0], secret, &paramsV1)
+	payload := encStream(0, 0, "early", false)
+	hdr := []byte{0xd3, 0, 0, 0, 1, byte(len(h.DCID))}
+	hdr = append(append(append(hdr, h.DCID...), byte(len(h.SCID))), h.SCID...)
+	hdr = quicvarint.AppendWithLen(hdr, uint64(4+len(payload)+16), 2)
+	var evs []decode.Event
+	d.Datagram(decode.C2S, seal(k, hdr, len(hdr), 0, payload, 0x0f), decode.Position{}, func(e decode.Event) { evs = append(evs, e) })
+	if f, _ := evs[0].Info.Get("decrypted"); len(evs) != 1 || !f.Bool() {
+		t.Fatalf("events %v", evs)
+	}
+	if alpn != peerALPN || string(rec.data[streamKey{0, decode.C2S}]) != "early" {
+		t.Errorf("Next(%q) got %q; want Next(%q) with \"early\"", alpn, rec.data[streamKey{0, decode.C2S}], peerALPN)
+	}
+}
