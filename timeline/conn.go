@@ -3,6 +3,7 @@ package timeline
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/wiretrace/wiretrace/capture"
@@ -218,11 +219,42 @@ func (c *conn) rawData(dir decode.Dir, data []byte, at decode.Position) {
 	c.note(&e)
 }
 
-// note follows an event, emitted or not, for the round-trip count and the
-// phases.
+// note follows an event, emitted or not, for the round-trip count, the
+// phases and the stall totals.
 func (c *conn) note(e *decode.Event) {
 	c.observe(e)
 	c.phase.observe(e)
+	if e.Layer == decode.LayerAnalysis && e.Type == typeHOLStall {
+		c.countStall(e)
+	}
+}
+
+// typeHOLStall is the analysis event of a head-of-line stall: the TCP ones
+// come from GapFilled, per-stream ones from decoders (QUIC).
+const typeHOLStall decode.Type = "hol-stall"
+
+// countStall adds a hol-stall event to the summary's totals: hol_stalls,
+// and hol_stall_ms, the time during which at least one stall was in
+// progress. Stalls end in event order, so the union of their intervals
+// grows only by the part of this one after the latest end so far.
+func (c *conn) countStall(e *decode.Event) {
+	f, ok := e.Info.Get("duration_ms")
+	if !ok || f.Kind != decode.KindDuration {
+		return
+	}
+	end := e.TS
+	start := end.Add(-f.Duration())
+	c.holStalls++
+	if start.Before(c.holEnd) {
+		if end.After(c.holEnd) {
+			c.holTime += end.Sub(c.holEnd)
+		}
+	} else {
+		c.holTime += end.Sub(start)
+	}
+	if end.After(c.holEnd) {
+		c.holEnd = end
+	}
 }
 
 // appData feeds the attached decoder, disabling it if it fails or panics.
@@ -262,20 +294,7 @@ func (c *conn) GapFilled(dir decode.Dir, g *tcpflow.Gap) {
 		return
 	}
 	d := g.Filled.Sub(g.Opened)
-	c.holStalls++
-	// Stalls end in packet order, so the union of their intervals grows
-	// only by the part of this one after the latest end so far.
-	if start := g.Opened; start.Before(c.holEnd) {
-		if g.Filled.After(c.holEnd) {
-			c.holTime += g.Filled.Sub(c.holEnd)
-		}
-	} else {
-		c.holTime += d
-	}
-	if g.Filled.After(c.holEnd) {
-		c.holEnd = g.Filled
-	}
-	e := decode.NewEvent(g.FilledFrame, g.Filled, dir, decode.LayerAnalysis, "hol-stall")
+	e := decode.NewEvent(g.FilledFrame, g.Filled, dir, decode.LayerAnalysis, typeHOLStall)
 	e.Len = int64(g.Blocked)
 	e.Info = decode.Info{
 		decode.String("scope", "connection"),
@@ -378,7 +397,13 @@ func (c *conn) summary(why endReason) decode.Event {
 		// Guarded like every call into a decoder: a panic here becomes a
 		// decode-error event, not a crash.
 		c.guard(decode.Position{Frame: c.lastFrame, TS: c.lastTS}, func() error {
-			mergeSummary(info, sum.Summary())
+			over := sum.Summary()
+			if f, ok := over.Get("rtt_ms"); ok && !info.Has("rtt_ms") {
+				// A decoder's RTT (QUIC's ACK samples) where the
+				// transport had none: in rtt_ms's place, after handshake.
+				info = slices.Insert(info, 1, f)
+			}
+			mergeSummary(info, over)
 			return nil
 		})
 	}

@@ -328,7 +328,27 @@ func (d *Decoder) Summary() decode.Info {
 	if r := d.rtt.minRTT(); r > 0 {
 		info = append(info, decode.Millis("rtt_ms", r))
 	}
+	// The streams' decoder (HTTP/3) adds its fields; "protocol" names
+	// both (quic/http3).
+	if sum, ok := d.streams.next.(decode.Summarizer); ok && !d.streams.nextDead {
+		for _, f := range sum.Summary() {
+			if f.Key == "protocol" {
+				continue
+			}
+			info = append(info, f)
+		}
+		info = append(info, decode.String("protocol", "quic/"+d.alpnName()))
+	}
 	return info
+}
+
+// alpnName names the streams' protocol in the summary: http3 for h3.
+func (d *Decoder) alpnName() string {
+	switch d.alpn {
+	case "h3", "h3-29":
+		return "http3"
+	}
+	return d.alpn
 }
 
 func allZero(b []byte) bool {

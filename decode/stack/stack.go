@@ -45,6 +45,7 @@ func Datagrams(opts Options) *decode.DatagramRegistry {
 	q := opts.QUIC
 	q.Keys = opts.Keys
 	q.Next = h3.Next(opts.H3)
+	q.RTT = true // RTT samples from ACKs (RFC 9002 §5) on packets and in the summary
 	reg := &decode.DatagramRegistry{}
 	reg.Register(quic.NewSniffer(q))
 	return reg
