@@ -258,9 +258,7 @@ func (d *Decoder) decodeError(dir decode.Dir, msg string, at decode.Position, em
 // capLimit emits a conn/cap-limit event: the cap's name and limit, then
 // what was dropped.
 func (d *Decoder) capLimit(dir decode.Dir, at decode.Position, emit decode.Emit, name string, limit int, dropped ...decode.Field) {
-	e := decode.NewEvent(at.Frame, at.TS, dir, decode.LayerConn, decode.TypeCapLimit)
-	e.Info = append(decode.Info{decode.String("decoder", "http2"), decode.String("cap", name), decode.Int("limit", int64(limit))}, dropped...)
-	emit(e)
+	emit(decode.CapLimit(at, dir, "http2", name, int64(limit), dropped...))
 }
 
 // Skip implements decode.StreamDecoder: a hole loses the framing, so the

@@ -389,9 +389,4 @@ func (d *Decoder) origin(p []byte, info decode.Info) decode.Info {
 }
 
 // capString cuts s to MaxString bytes, marking the cut with "…".
-func (d *Decoder) capString(s string) string {
-	if len(s) <= d.opts.MaxString {
-		return s
-	}
-	return s[:d.opts.MaxString] + "…"
-}
+func (d *Decoder) capString(s string) string { return decode.Cut(s, d.opts.MaxString) }

@@ -3,7 +3,6 @@ package h3
 import (
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/quic-go/quic-go/quicvarint"
@@ -609,17 +608,10 @@ func (d *Decoder) decodeError(dir decode.Dir, msg string, at decode.Position, em
 // capLimit emits a conn/cap-limit event: the cap's name and limit, then
 // what was dropped.
 func (d *Decoder) capLimit(dir decode.Dir, at decode.Position, emit decode.Emit, name string, limit int, dropped ...decode.Field) {
-	e := decode.NewEvent(at.Frame, at.TS, dir, decode.LayerConn, decode.TypeCapLimit)
-	e.Info = append(decode.Info{decode.String("decoder", "http3"), decode.String("cap", name), decode.Int("limit", int64(limit))}, dropped...)
-	emit(e)
+	emit(decode.CapLimit(at, dir, "http3", name, int64(limit), dropped...))
 }
 
-func (d *Decoder) capString(s string) string {
-	if len(s) <= d.opts.MaxString {
-		return s
-	}
-	return strings.ToValidUTF8(s[:d.opts.MaxString], "") + "…"
-}
+func (d *Decoder) capString(s string) string { return decode.Cut(s, d.opts.MaxString) }
 
 var (
 	_ decode.MultiStreamDecoder = (*Decoder)(nil)

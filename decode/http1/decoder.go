@@ -228,7 +228,7 @@ func (d *Decoder) head(s *side, data []byte, at decode.Position, emit decode.Emi
 		err = m.addField(line)
 	}
 	if err != nil {
-		d.stop(s, err.Error()+": "+strconv.Quote(cut(string(line), 64)), s.lineOff, at, emit)
+		d.stop(s, err.Error()+": "+strconv.Quote(decode.Cut(string(line), 64)), s.lineOff, at, emit)
 		return skipped
 	}
 	m.lines++
@@ -257,7 +257,7 @@ func (d *Decoder) endRequestHead(s *side, at decode.Position, emit decode.Emit) 
 	cl, hasCL, err := contentLength(m)
 	switch {
 	case hasTE && !chunkedLast(te):
-		d.stop(s, "request Transfer-Encoding "+strconv.Quote(cut(te, 64))+" does not end in chunked", m.off, at, emit)
+		d.stop(s, "request Transfer-Encoding "+strconv.Quote(decode.Cut(te, 64))+" does not end in chunked", m.off, at, emit)
 		return
 	case !hasTE && err != nil:
 		d.stop(s, err.Error(), m.off, at, emit)
@@ -424,7 +424,7 @@ func (d *Decoder) chunkLine(s *side, data []byte, at decode.Position, emit decod
 	case stChunkSize:
 		size, valid := parseChunkSize(line)
 		if !valid {
-			d.stop(s, "bad chunk size line "+strconv.Quote(cut(string(line), 64)), s.lineOff, at, emit)
+			d.stop(s, "bad chunk size line "+strconv.Quote(decode.Cut(string(line), 64)), s.lineOff, at, emit)
 			return 0
 		}
 		if size == 0 {
@@ -649,7 +649,7 @@ func (d *Decoder) End(at decode.Position, emit decode.Emit) {
 		d.next.End(at, emit)
 	case d.switched:
 		e := decode.NewEvent(at.Frame, at.TS, decode.DirNone, decode.LayerHTTP1, TypeTunnel)
-		e.Info = decode.Info{decode.String("protocol", cut(d.nextName, d.opts.MaxString)),
+		e.Info = decode.Info{decode.String("protocol", decode.Cut(d.nextName, d.opts.MaxString)),
 			decode.Uint("bytes_c2s", d.tunnel[0]), decode.Uint("bytes_s2c", d.tunnel[1])}
 		emit(e)
 	}
@@ -665,7 +665,7 @@ func (d *Decoder) Summary() decode.Info {
 	// ("http1/http2") and counts the new one's requests too.
 	n, proto := d.ords, switchedNames[d.nextName]
 	if proto == "" {
-		proto = cut(d.nextName, d.opts.MaxString)
+		proto = decode.Cut(d.nextName, d.opts.MaxString)
 	}
 	var more decode.Info
 	if sum, ok := d.next.(decode.Summarizer); ok {
@@ -704,8 +704,5 @@ func (d *Decoder) stop(s *side, msg string, off uint64, at decode.Position, emit
 // capHit emits a cap-limit event and ignores the rest of the direction.
 func (d *Decoder) capHit(s *side, name string, limit int, at decode.Position, emit decode.Emit) {
 	s.st, s.line, s.held = stDead, nil, nil
-	e := decode.NewEvent(at.Frame, at.TS, s.dir, decode.LayerConn, decode.TypeCapLimit)
-	e.Info = decode.Info{decode.String("decoder", "http1"), decode.String("cap", name),
-		decode.Int("limit", int64(limit)), decode.String("dropped", "the rest of the "+s.dir.String()+" stream")}
-	emit(e)
+	emit(decode.CapLimit(at, s.dir, "http1", name, int64(limit), decode.String("dropped", "the rest of the "+s.dir.String()+" stream")))
 }

@@ -16,16 +16,16 @@ func (d *Decoder) requestEvent(m *message, ex *exchange, at decode.Position) dec
 	e.Flags = decode.FlagRequest | decode.FlagAppData
 	max := d.opts.MaxString
 	info := decode.Info{
-		decode.String("method", cut(m.method, max)),
-		decode.String("path", cut(m.target, max)),
+		decode.String("method", decode.Cut(m.method, max)),
+		decode.String("path", decode.Cut(m.target, max)),
 	}
 	if h := m.get("Host"); h != "" || m.has("Host") {
-		info = append(info, decode.String("host", cut(h, max)))
+		info = append(info, decode.String("host", decode.Cut(h, max)))
 	}
 	info = append(info, decode.String("version", m.version))
 	info = d.commonInfo(info, m)
 	if v := m.get("Expect"); v != "" {
-		info = append(info, decode.String("expect", cut(v, max)))
+		info = append(info, decode.String("expect", decode.Cut(v, max)))
 	}
 	if closes(m) {
 		info = append(info, decode.Bool("close", true))
@@ -42,7 +42,7 @@ func (d *Decoder) responseEvent(m *message, ex *exchange, interim bool, at decod
 	e.Flags = decode.FlagReply | decode.FlagAppData
 	info := decode.Info{
 		decode.Int("status", int64(m.status)),
-		decode.String("reason", cut(m.reason, d.opts.MaxString)),
+		decode.String("reason", decode.Cut(m.reason, d.opts.MaxString)),
 		decode.String("version", m.version),
 	}
 	info = d.commonInfo(info, m)
@@ -61,19 +61,19 @@ func (d *Decoder) responseEvent(m *message, ex *exchange, interim bool, at decod
 func (d *Decoder) commonInfo(info decode.Info, m *message) decode.Info {
 	max := d.opts.MaxString
 	if v, ok := m.joined("Content-Type"); ok {
-		info = append(info, decode.String("content_type", cut(v, max)))
+		info = append(info, decode.String("content_type", decode.Cut(v, max)))
 	}
 	if n, ok, err := contentLength(m); ok && err == nil {
 		info = append(info, decode.Uint("content_length", n))
 	} else if ok {
 		v, _ := m.joined("Content-Length")
-		info = append(info, decode.String("content_length_invalid", cut(v, max)))
+		info = append(info, decode.String("content_length_invalid", decode.Cut(v, max)))
 	}
 	if v, ok := m.joined("Transfer-Encoding"); ok {
-		info = append(info, decode.String("transfer_encoding", cut(v, max)))
+		info = append(info, decode.String("transfer_encoding", decode.Cut(v, max)))
 	}
 	if v, ok := m.joined("Upgrade"); ok {
-		info = append(info, decode.String("upgrade", cut(v, max)))
+		info = append(info, decode.String("upgrade", decode.Cut(v, max)))
 	}
 	return info
 }
@@ -100,7 +100,7 @@ func (d *Decoder) headers(fields []field) []string {
 // maxCount entries: then the last entry counts the rest ("+N more").
 func appendCapped(list []string, s string, maxCount, maxLen int) []string {
 	if len(list) < maxCount {
-		return append(list, cut(s, maxLen))
+		return append(list, decode.Cut(s, maxLen))
 	}
 	if len(list) == maxCount {
 		return append(list, "+1 more")
@@ -118,9 +118,9 @@ func (d *Decoder) exchangeEvent(ex *exchange, incomplete bool, at decode.Positio
 	e.Stream = ex.ord
 	max := d.opts.MaxString
 	info := decode.Info{
-		decode.String("method", cut(ex.method, max)),
-		decode.String("authority", cut(ex.authority, max)),
-		decode.String("path", cut(ex.target, max)),
+		decode.String("method", decode.Cut(ex.method, max)),
+		decode.String("authority", decode.Cut(ex.authority, max)),
+		decode.String("path", decode.Cut(ex.target, max)),
 		decode.Int("status", int64(ex.status)),
 		decode.String("start", ex.reqStart.TS.UTC().Format(time.RFC3339Nano)),
 		decode.Int("start_frame", ex.reqStart.Frame),
@@ -150,7 +150,7 @@ func (d *Decoder) exchangeEvent(ex *exchange, incomplete bool, at decode.Positio
 		info = append(info, decode.Uint("missing_bytes", ex.missing))
 	}
 	if ex.switched != "" {
-		info = append(info, decode.String("upgrade", cut(ex.switched, max)))
+		info = append(info, decode.String("upgrade", decode.Cut(ex.switched, max)))
 	}
 	if ex.unmatched {
 		info = append(info, decode.Bool("unmatched", true))

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/wiretrace/wiretrace/decode"
 )
@@ -208,11 +207,11 @@ func contentLength(m *message) (n uint64, present bool, err error) {
 		for v := range strings.SplitSeq(f.value, ",") {
 			v = strings.TrimSpace(v)
 			if v == "" || v[0] < '0' || v[0] > '9' {
-				return 0, true, errors.New("bad Content-Length " + strconv.Quote(cut(v, 32)))
+				return 0, true, errors.New("bad Content-Length " + strconv.Quote(decode.Cut(v, 32)))
 			}
 			x, perr := strconv.ParseUint(v, 10, 64)
 			if perr != nil {
-				return 0, true, errors.New("bad Content-Length " + strconv.Quote(cut(v, 32)))
+				return 0, true, errors.New("bad Content-Length " + strconv.Quote(decode.Cut(v, 32)))
 			}
 			if present && x != n {
 				return 0, true, errors.New("conflicting Content-Length values")
@@ -278,20 +277,4 @@ func firstToken(v string) string {
 		v = v[:i]
 	}
 	return strings.ToLower(strings.TrimSpace(v))
-}
-
-// cut returns s cut to at most max bytes, at a UTF-8 boundary where one is
-// near, with "…" appended when anything was cut.
-func cut(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	i := max
-	for j := 0; j < utf8.UTFMax && i > 0 && !utf8.RuneStart(s[i]); j++ {
-		i--
-	}
-	if !utf8.RuneStart(s[i]) {
-		i = max
-	}
-	return s[:i] + "…"
 }

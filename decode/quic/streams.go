@@ -231,10 +231,7 @@ func (d *Decoder) streamCap(k streamKey, s *recvStream, cap string, limit, dropp
 }
 
 func (d *Decoder) capLimit(dir decode.Dir, cap string, limit, dropped int, at decode.Position) {
-	e := decode.NewEvent(at.Frame, at.TS, dir, decode.LayerConn, decode.TypeCapLimit)
-	e.Info = decode.Info{decode.String("decoder", "quic"), decode.String("cap", cap),
-		decode.Int("limit", int64(limit)), decode.Int("dropped", int64(dropped))}
-	d.pending = append(d.pending, e)
+	d.pending = append(d.pending, decode.CapLimit(at, dir, "quic", cap, int64(limit), decode.Int("dropped", int64(dropped))))
 }
 
 // emitPending queues an event after the current packet's.

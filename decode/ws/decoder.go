@@ -397,7 +397,7 @@ func (d *Decoder) closeInfo(p []byte, length uint64, info decode.Info, errs []st
 	code := CloseCode(binary.BigEndian.Uint16(p))
 	reason := p[2:]
 	info = append(info, decode.Int("code", int64(code)), decode.String("code_name", code.String()),
-		decode.String("reason", cut(string(reason), d.opts.MaxString)))
+		decode.String("reason", decode.Cut(string(reason), d.opts.MaxString)))
 	if !code.sendable() {
 		errs = append(errs, "close code "+strconv.Itoa(int(code))+" must not be sent")
 	}
@@ -436,7 +436,7 @@ func (d *Decoder) endMessage(s *dirState, at decode.Position, emit decode.Emit) 
 			n, capName, err := s.inf.inflate(s.comp, d.opts.MaxMessage, d.opts.MaxRatio)
 			switch {
 			case err != nil:
-				info = append(info, decode.String("inflate_error", cut(err.Error(), d.opts.MaxString)))
+				info = append(info, decode.String("inflate_error", decode.Cut(err.Error(), d.opts.MaxString)))
 				s.noInflate = true
 			case capName != "":
 				info = append(info, decode.Bool("not_inflated", true))
@@ -517,21 +517,5 @@ func (d *Decoder) End(at decode.Position, emit decode.Emit) {
 
 // capHit emits a cap-limit event for direction s.
 func (d *Decoder) capHit(s *dirState, name string, limit int, dropped string, at decode.Position, emit decode.Emit) {
-	e := decode.NewEvent(at.Frame, at.TS, s.dir, decode.LayerConn, decode.TypeCapLimit)
-	e.Info = decode.Info{decode.String("decoder", "ws"), decode.String("cap", name),
-		decode.Int("limit", int64(limit)), decode.String("dropped", dropped)}
-	emit(e)
-}
-
-// cut returns s cut to at most max bytes, at a UTF-8 boundary where one is
-// near, with "…" appended when anything was cut.
-func cut(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	i := max
-	for j := 0; j < utf8.UTFMax && i > 0 && !utf8.RuneStart(s[i]); j++ {
-		i--
-	}
-	return s[:i] + "…"
+	emit(decode.CapLimit(at, s.dir, "ws", name, int64(limit), decode.String("dropped", dropped)))
 }

@@ -112,8 +112,8 @@ func (d *Decoder) handshakeEvent(h Handshake) decode.Event {
 	}
 	info := decode.Info{
 		decode.String("accept", accept),
-		decode.String("protocol", cut(h.Protocol, max)),
-		decode.String("extensions", cut(h.Extensions, max)),
+		decode.String("protocol", decode.Cut(h.Protocol, max)),
+		decode.String("extensions", decode.Cut(h.Extensions, max)),
 	}
 	p := d.deflate
 	if p.on {
