@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/hkdf"
 
 	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/decode/tlsmsg"
 )
 
 // keys remove the protection of one direction's packets in one packet
@@ -33,36 +34,21 @@ type keys struct {
 	nonce [12]byte
 }
 
-// expandLabel is HKDF-Expand-Label with an empty context (RFC 8446 §7.1),
-// as RFC 9001 §5.1 uses it.
-func expandLabel(h func() hash.Hash, secret []byte, label string, n int) []byte {
-	info := make([]byte, 0, 4+6+len(label))
-	info = append(info, byte(n>>8), byte(n), byte(6+len(label)))
-	info = append(info, "tls13 "...)
-	info = append(info, label...)
-	info = append(info, 0)
-	out := make([]byte, n)
-	if _, err := hkdf.Expand(h, secret, info).Read(out); err != nil {
-		panic("quic: hkdf: " + err.Error()) // only for n > 255 hash lengths
-	}
-	return out
-}
-
 // newKeys derives AES-GCM packet protection keys and an AES header
 // protection key from a traffic secret (RFC 9001 §5.1): keyLen is 16 for
 // AES-128-GCM (Initial packets, TLS_AES_128_GCM_SHA256) or 32 for
 // AES-256-GCM.
 func newKeys(h func() hash.Hash, secret []byte, keyLen int, p *versionParams) *keys {
 	k := &keys{}
-	block, err := aes.NewCipher(expandLabel(h, secret, p.keyLabel, keyLen))
+	block, err := aes.NewCipher(tlsmsg.ExpandLabel(h, secret, p.keyLabel, keyLen))
 	if err != nil {
 		panic("quic: " + err.Error()) // keyLen is 16 or 32
 	}
 	if k.aead, err = cipher.NewGCM(block); err != nil {
 		panic("quic: " + err.Error())
 	}
-	copy(k.iv[:], expandLabel(h, secret, p.ivLabel, 12))
-	if k.hp, err = aes.NewCipher(expandLabel(h, secret, p.hpLabel, keyLen)); err != nil {
+	copy(k.iv[:], tlsmsg.ExpandLabel(h, secret, p.ivLabel, 12))
+	if k.hp, err = aes.NewCipher(tlsmsg.ExpandLabel(h, secret, p.hpLabel, keyLen)); err != nil {
 		panic("quic: " + err.Error())
 	}
 	return k
@@ -80,8 +66,8 @@ func initialKeys(dcid []byte, v Version) (client, server *keys) {
 		return nil, nil
 	}
 	initial := hkdf.Extract(sha256.New, dcid, p.salt)
-	client = newKeys(sha256.New, expandLabel(sha256.New, initial, "client in", 32), 16, p)
-	server = newKeys(sha256.New, expandLabel(sha256.New, initial, "server in", 32), 16, p)
+	client = newKeys(sha256.New, tlsmsg.ExpandLabel(sha256.New, initial, "client in", 32), 16, p)
+	server = newKeys(sha256.New, tlsmsg.ExpandLabel(sha256.New, initial, "server in", 32), 16, p)
 	return client, server
 }
 

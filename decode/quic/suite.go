@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/crypto/chacha20"
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/wiretrace/wiretrace/decode/tlsmsg"
 )
 
 // suite is a TLS 1.3 cipher suite QUIC packets can be protected with
@@ -68,10 +70,10 @@ func newSuiteKeys(s *suite, secret []byte, p *versionParams) *keys {
 		return k
 	}
 	k := &keys{suite: s, secret: secret}
-	k.setAEAD(expandLabel(s.hash, secret, p.keyLabel, s.keyLen))
-	copy(k.iv[:], expandLabel(s.hash, secret, p.ivLabel, 12))
+	k.setAEAD(tlsmsg.ExpandLabel(s.hash, secret, p.keyLabel, s.keyLen))
+	copy(k.iv[:], tlsmsg.ExpandLabel(s.hash, secret, p.ivLabel, 12))
 	hp := &chachaHP{}
-	copy(hp.key[:], expandLabel(s.hash, secret, p.hpLabel, s.keyLen))
+	copy(hp.key[:], tlsmsg.ExpandLabel(s.hash, secret, p.hpLabel, s.keyLen))
 	k.hp = hp
 	return k
 }
@@ -98,8 +100,8 @@ func (k *keys) setAEAD(key []byte) {
 func (k *keys) update(p *versionParams) *keys {
 	s := k.suite
 	next := &keys{suite: s, hp: k.hp}
-	next.secret = expandLabel(s.hash, k.secret, p.kuLabel, s.hash().Size())
-	next.setAEAD(expandLabel(s.hash, next.secret, p.keyLabel, s.keyLen))
-	copy(next.iv[:], expandLabel(s.hash, next.secret, p.ivLabel, 12))
+	next.secret = tlsmsg.ExpandLabel(s.hash, k.secret, p.kuLabel, s.hash().Size())
+	next.setAEAD(tlsmsg.ExpandLabel(s.hash, next.secret, p.keyLabel, s.keyLen))
+	copy(next.iv[:], tlsmsg.ExpandLabel(s.hash, next.secret, p.ivLabel, 12))
 	return next
 }

@@ -98,14 +98,16 @@ func findSuite13(id CipherSuite) *suite13 {
 	return nil
 }
 
-// expandLabel is HKDF-Expand-Label (RFC 8446 §7.1):
+// ExpandLabel is HKDF-Expand-Label (RFC 8446 §7.1) with an empty context,
+// n bytes long (at most 255 hash lengths), as TLS 1.3 and QUIC (RFC 9001
+// §5.1) derive keys from traffic secrets:
 //
 //	struct {
 //	    uint16 length = Length;
 //	    opaque label<7..255> = "tls13 " + Label;
 //	    opaque context<0..255> = Context;
 //	} HkdfLabel;
-func expandLabel(h func() hash.Hash, secret []byte, label string, n int) []byte {
+func ExpandLabel(h func() hash.Hash, secret []byte, label string, n int) []byte {
 	info := make([]byte, 0, 4+6+len(label))
 	info = append(info, byte(n>>8), byte(n), byte(6+len(label)))
 	info = append(info, "tls13 "...)
@@ -132,19 +134,19 @@ type trafficKeys struct {
 
 // newTrafficKeys derives key and iv from a traffic secret (RFC 8446 §7.3).
 func newTrafficKeys(s *suite13, secret []byte) (*trafficKeys, error) {
-	a, err := s.aead(expandLabel(s.hash, secret, "key", s.keyLen))
+	a, err := s.aead(ExpandLabel(s.hash, secret, "key", s.keyLen))
 	if err != nil {
 		return nil, err
 	}
 	k := &trafficKeys{suite: s, secret: secret, aead: a}
-	copy(k.iv[:], expandLabel(s.hash, secret, "iv", 12))
+	copy(k.iv[:], ExpandLabel(s.hash, secret, "iv", 12))
 	return k, nil
 }
 
 // update applies a KeyUpdate (RFC 8446 §7.2):
 // application_traffic_secret_N+1 = HKDF-Expand-Label(secret_N, "traffic upd", "", Hash.length).
 func (k *trafficKeys) update() (*trafficKeys, error) {
-	return newTrafficKeys(k.suite, expandLabel(k.suite.hash, k.secret, "traffic upd", k.suite.hash().Size()))
+	return newTrafficKeys(k.suite, ExpandLabel(k.suite.hash, k.secret, "traffic upd", k.suite.hash().Size()))
 }
 
 var errAuth = errors.New("tlsmsg: record failed to authenticate")
