@@ -69,6 +69,9 @@ type Decoder struct {
 	initWin [2]int64
 	// connWin is each direction's sender's connection window.
 	connWin [2]int64
+	// connStall is each direction's sender's stall on the connection
+	// window, while one is in progress.
+	connStall [2]fcStall
 
 	goaways [2]goawaySeen
 

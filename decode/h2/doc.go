@@ -70,6 +70,45 @@
 // Decoder.Window exposes the windows; a DATA event that leaves either at
 // or below zero says window_exhausted.
 //
+// # Flow-control stalls
+//
+// An analysis/flow-control-stall event says that a sender could not send
+// DATA because a window was exhausted, and for how long. It is a fact of
+// the frames alone:
+//
+//   - Start: just after a frame the sender sent on a stream that stays open
+//     for its data (no END_STREAM, no reset) — a DATA frame with a
+//     payload, or HEADERS (a request or response whose body is still to
+//     come) — the stream's window (scope "stream") or the connection's
+//     (scope "connection") is at or below zero. From then on RFC 9113
+//     §6.9.1 forbids it a single byte of DATA there. The stall starts at
+//     that frame's last packet; window is the window then.
+//   - End: the receiver's frame that brings the window above zero: a
+//     WINDOW_UPDATE, or for streams a larger SETTINGS_INITIAL_WINDOW_SIZE.
+//     The event follows that frame's event, with its frame and time; dir is
+//     the blocked sender's direction. An update that leaves the window at
+//     or below zero (after the receiver lowered the initial window) does
+//     not end the stall.
+//   - Dropped: a stream stall whose stream ended the sender's side
+//     meanwhile (an empty DATA or trailers with END_STREAM, RST_STREAM,
+//     GOAWAY): the sender had nothing left that the window held back. A
+//     connection stall when, at the update, none of the sender's streams
+//     is open for its data.
+//
+// The wire cannot show that the sender had more bytes queued, only that it
+// could not have sent them: a stream left open with its window at exactly
+// zero counts as blocked, which a sender that writes what the window allows
+// of what it has makes true unless its data happened to end exactly there
+// without END_STREAM (a pause in a streaming body). A window above zero is
+// never a stall, even one smaller than the sender's frames: it may send
+// what fits. A stream window that a smaller SETTINGS_INITIAL_WINDOW_SIZE
+// takes to zero or below starts nothing until the sender's next DATA or
+// HEADERS there: no frame shows it held back before. Stream and connection
+// stalls are reported separately, so one frame may start both. Times are
+// those of the capture point: captured at the sender, duration_ms is how
+// long it waited; at the receiver it is shorter by about a round trip (the
+// DATA's way there and the update's way back).
+//
 // # Exchanges
 //
 // An exchange event follows the event that ends a stream's response

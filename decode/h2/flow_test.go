@@ -42,6 +42,9 @@ func TestFlowControl(t *testing.T) {
 		{TypeData, decode.C2S, 1, []string{"stream_window=400", "conn_window=64935"}, []string{"window_exhausted=true"}},
 		{TypeData, decode.C2S, 1, []string{"stream_window=0", "conn_window=64535", "window_exhausted=true"}, nil},
 		{TypeWindowUpdate, decode.S2C, 1, []string{"increment=500", "stream_window=500", "conn_window=64535"}, nil},
+		// The client filled the stream's window without ending its
+		// request: blocked from its DATA (frame 7) to the update.
+		{TypeFlowControlStall, decode.C2S, 1, []string{"scope=stream", "stream=1", "window=0", "start_frame=7", "duration_ms=1"}, nil},
 		{TypeWindowUpdate, decode.S2C, 0, []string{"increment=1000", "conn_window=65535"}, []string{"stream_window="}},
 		{TypeData, decode.C2S, 1, []string{"stream_window=0", "conn_window=65035", "window_exhausted=true", "state=half-closed-local"}, nil},
 		{TypeSettings, decode.C2S, 0, []string{"ack=true"}, nil},

@@ -107,8 +107,13 @@ func (d *Decoder) frame(s *dirState, f http2.Frame, err error, at decode.Positio
 			return
 		}
 	case *http2.SettingsFrame:
+		peer := s.dir.Reverse()
+		old := d.initWin[peer.Index()]
 		d.settings(s, f, &e, at, emit)
 		emit(e)
+		if d.initWin[peer.Index()] > old {
+			d.initialWindowRaised(peer, at, emit)
+		}
 		return
 	case *http2.PingFrame:
 		e.Info = append(e.Info, decode.Bool("ack", f.IsAck()), decode.String("opaque", hex.EncodeToString(f.Data[:])))
@@ -144,6 +149,9 @@ func (d *Decoder) frame(s *dirState, f http2.Frame, err error, at decode.Positio
 		e.Info = append(e.Info, decode.String("error", bad))
 	}
 	emit(e)
+	if s.fh.Type == http2.FrameWindowUpdate {
+		d.windowReopened(s.dir.Reverse(), id, at, emit)
+	}
 }
 
 // appendPriority adds the stream dependency fields of a PRIORITY frame or
@@ -197,6 +205,9 @@ func (d *Decoder) data(s *dirState, at decode.Position, emit decode.Emit) {
 		st.dataFrame(s.dir, body, s.start)
 		if s.fh.Flags.Has(http2.FlagDataEndStream) {
 			st.endStream(s.dir)
+		}
+		if n > 0 {
+			d.blocked(s.dir, st, at)
 		}
 	}
 	if id != 0 {

@@ -199,6 +199,7 @@ func (d *Decoder) headersOpen(s *dirState, e *decode.Event, at decode.Position, 
 	}
 	if st != nil {
 		st.headersFrame(s.dir, s.fh.Flags.Has(http2.FlagHeadersEndStream), s.start)
+		d.blocked(s.dir, st, at)
 	}
 	return st
 }

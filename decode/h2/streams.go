@@ -19,6 +19,9 @@ type stream struct {
 	// adj is what each direction's flow-control window on the stream
 	// differs from the initial window by: WINDOW_UPDATE less DATA.
 	adj [2]int64
+	// stall is each direction's sender's flow-control stall on the
+	// stream, while one is in progress.
+	stall [2]fcStall
 
 	pushed bool
 	assoc  uint32 // pushed: the stream the PUSH_PROMISE came on
