@@ -157,6 +157,11 @@ type half struct {
 	gapTS     time.Time // when the first byte behind the current gap arrived
 	gapFrame  int64
 
+	// hole is a gap the receiver reported in this direction's stream
+	// although the capture saw its bytes (see sack.go).
+	hole     ackHole
+	sackPerm bool // this side's SYN offered SACK
+
 	stats Stats
 }
 
@@ -273,6 +278,7 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 		if t.WScale >= 0 {
 			h.wscale = t.WScale
 		}
+		h.sackPerm = t.SACKPermitted
 	}
 	if syn && !hasAck {
 		c.lastSYN = s.TS
@@ -393,12 +399,14 @@ func (c *Conn) Segment(dir decode.Dir, s *Segment, emit decode.Emit) {
 		if r.fin && !h.fin && (!h.haveNext || seqGT(dataSeq+uint32(s.PayloadLen), h.nextSeq)) {
 			c.halfCl = true // new data toward a side that sent FIN
 		}
+		c.noteRetransmit(h, dataSeq, s)
 		c.receive(dir, h, dataSeq, s, emit)
 	}
 	// An acknowledgment beyond what we have seen means the bytes crossed
 	// the capture point unseen: stop waiting for them.
 	if hasAck && r.seen && !rst {
 		c.ackedUnseen(dir.Reverse(), r, t.Ack, s)
+		c.ackHole(dir.Reverse(), r, t, s, v&vDupAck != 0)
 	}
 	c.update(h, s, v)
 }

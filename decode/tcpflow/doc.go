@@ -26,6 +26,18 @@
 // reported as filled. Where copies of the same bytes differ, the first one
 // seen wins.
 //
+// # Holes downstream of the capture point
+//
+// A capture taken at the sender sees no gap: the segment was lost after
+// it. The receiver's acknowledgments tell: an ACK with SACK blocks above
+// its cumulative acknowledgment (or, without SACK, a duplicate ACK) opens
+// a hole, and the cumulative acknowledgment passing it fills it. Such a
+// hole is reported through GapFilled with Gap.Downstream set, timed by the
+// ACKs as the capture saw them; Blocked is how far the filling
+// acknowledgment jumped past the hole. Holes the capture lacks too are
+// left to reassembly, so a stall is reported once, and a spurious
+// retransmission opens no hole (see sack.go).
+//
 // # Sequence analysis
 //
 // The verdicts (retransmission, spurious and fast retransmission,

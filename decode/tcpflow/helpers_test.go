@@ -28,7 +28,9 @@ type seg struct {
 	wire     int    // payload length on the wire when the snap length cut data; 0 means len(data)
 	win      uint16 // raw window; 0 means 65535 unless zero
 	zero     bool
-	wscale   int8 // window scale option plus one; 0 means none
+	wscale   int8                            // window scale option plus one; 0 means none
+	sackOK   bool                            // SACK permitted option (SYNs)
+	sacks    [netpkt.MaxSACKBlocks][2]uint32 // SACK blocks; empty ones are left out
 }
 
 func parseFlags(s string) uint16 {
@@ -54,7 +56,14 @@ func parseFlags(s string) uint16 {
 
 // segment builds the Segment and its TCP header for frame.
 func (s seg) segment(frame int64) (*Segment, *netpkt.TCP) {
-	t := &netpkt.TCP{Seq: s.seq, Ack: s.ack, Flags: parseFlags(s.flags), Window: s.win, WScale: s.wscale - 1}
+	t := &netpkt.TCP{Seq: s.seq, Ack: s.ack, Flags: parseFlags(s.flags), Window: s.win, WScale: s.wscale - 1,
+		SACKPermitted: s.sackOK}
+	for _, b := range s.sacks {
+		if b != [2]uint32{} {
+			t.SACK[t.NSACK] = netpkt.SACKBlock{Left: b[0], Right: b[1]}
+			t.NSACK++
+		}
+	}
 	if s.win == 0 && !s.zero {
 		t.Window = 65535
 	}
@@ -132,7 +141,11 @@ func (r *recorder) kinds() []string {
 			}
 			out = append(out, s)
 		case "gap":
-			out = append(out, fmt.Sprintf("gap %s %d+%d f%d>f%d blocked %d", o.dir, o.g.Offset, o.g.Len, o.g.OpenedFrame, o.g.FilledFrame, o.g.Blocked))
+			s := fmt.Sprintf("gap %s %d+%d f%d>f%d blocked %d", o.dir, o.g.Offset, o.g.Len, o.g.OpenedFrame, o.g.FilledFrame, o.g.Blocked)
+			if o.g.Downstream {
+				s += " downstream"
+			}
+			out = append(out, s)
 		case "skip":
 			out = append(out, fmt.Sprintf("skip %s %d+%d %s f%d", o.dir, o.s.Offset, o.s.Len, o.s.Reason, o.s.Frame))
 		}

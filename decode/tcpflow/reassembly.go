@@ -37,6 +37,14 @@ type Gap struct {
 	FilledFrame int64
 	// Blocked is how many bytes had arrived behind the hole and waited.
 	Blocked uint64
+	// Downstream reports a hole the capture did not have: it saw the
+	// missing bytes go by, and the receiver's acknowledgments (SACK
+	// blocks, or duplicate ACKs without SACK) showed them missing, from
+	// the first acknowledgment that did (Opened) until the cumulative
+	// acknowledgment passed the hole (Filled). The capture was taken
+	// between the sender and the loss. Blocked is then how far that
+	// acknowledgment jumped past the hole.
+	Downstream bool
 }
 
 // SkipReason says why bytes were skipped.
@@ -79,7 +87,8 @@ type Handler interface {
 	// Data delivers the next in-order bytes of direction dir.
 	Data(dir decode.Dir, c *Chunk)
 	// GapFilled reports a hole that was filled; the bytes behind it are
-	// delivered (Held) right after.
+	// delivered (Held) right after. A downstream hole (g.Downstream)
+	// is in bytes delivered earlier: nothing follows it.
 	GapFilled(dir decode.Dir, g *Gap)
 	// Skip reports bytes of dir that will never arrive; the next Data
 	// starts after them.
