@@ -1,0 +1,157 @@
+package proxylink
+
+import (
+	"net/netip"
+	"slices"
+	"strconv"
+
+	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/timeline"
+)
+
+// helloID returns what identifies a ClientHello relayed unchanged (its
+// length, SNI, JA3 and JA4), and its SNI.
+func helloID(ev *timeline.Event) (id, sni string) {
+	b := strconv.AppendInt(nil, ev.Len, 10)
+	for _, k := range [...]string{"sni", "ja3_hash", "ja4"} {
+		f, _ := ev.Info.Get(k)
+		b = append(b, 0)
+		b = append(b, f.Str...)
+		if k == "sni" {
+			sni = f.Str
+		}
+	}
+	return string(b), sni
+}
+
+// isFront reports whether a is one of Options.Proxies' listening
+// addresses.
+func (l *Linker) isFront(a netip.AddrPort) bool {
+	addr := a.Addr().Unmap()
+	for _, p := range l.opts.Proxies {
+		if p.Addr().Unmap() == addr && (p.Port() == 0 || p.Port() == a.Port()) {
+			return true
+		}
+	}
+	return false
+}
+
+// isProxyAddr reports whether a is one of Options.Proxies' addresses.
+func (l *Linker) isProxyAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range l.opts.Proxies {
+		if p.Addr().Unmap() == a {
+			return true
+		}
+	}
+	return false
+}
+
+// Address evidence for a link.
+const (
+	evidenceProxy   = "proxy-option" // Options.Proxies
+	evidenceAddress = "address"      // the front's server opened the back
+	evidenceHello   = "tls-hello"
+	evidenceBytes   = "bytes"
+)
+
+// addrRule says what the addresses tell about front f and back b: the
+// evidence, or "" when they cannot be linked by address.
+func (l *Linker) addrRule(f, b *timeline.Conn) string {
+	if len(l.opts.Proxies) > 0 {
+		if l.isFront(f.Server) && (l.isProxyAddr(b.Client.Addr()) || b.Client.Addr().Unmap() == f.Server.Addr().Unmap()) {
+			return evidenceProxy
+		}
+		return ""
+	}
+	if b.Client.Addr().Unmap() == f.Server.Addr().Unmap() {
+		return evidenceAddress
+	}
+	return ""
+}
+
+// l4Find looks for front f's L4 back connection (the rules in the package
+// doc). wait reports that a connection that would be preferred may still
+// be the back but is open; with force, open connections are passed over.
+func (l *Linker) l4Find(f *connRec, force bool) (back *connRec, evidence []string, wait bool) {
+	fc := f.conn
+	if fc.Transport != timeline.TCP || f.l7Front || f.l4Front || f.bytes[0] == 0 || f.forgot {
+		return nil, nil, false
+	}
+	if len(l.opts.Proxies) > 0 && !l.isFront(fc.Server) {
+		return nil, nil, false
+	}
+	i, _ := slices.BinarySearchFunc(l.byID, fc.ID+1, func(x *connRec, id int) int { return x.conn.ID - id })
+	for ; i < len(l.byID); i++ {
+		b := l.byID[i]
+		bc := b.conn
+		if bc.FirstTS.After(f.end) {
+			break
+		}
+		if bc.FirstTS.Before(fc.FirstTS) || bc.Transport != timeline.TCP || b.l4Back || b.l7Back || bc.Server == fc.Server {
+			continue
+		}
+		rule := l.addrRule(fc, bc)
+		if f.hello != "" || b.hello != "" {
+			// A relay forwards the ClientHello at once: a back
+			// connection without it by the front's end is not this
+			// front's.
+			if f.hello != b.hello {
+				continue
+			}
+			if rule == "" && len(l.opts.Proxies) == 0 {
+				rule = evidenceHello
+			}
+		}
+		if rule == "" {
+			continue
+		}
+		if b.open {
+			if force {
+				continue
+			}
+			return nil, nil, true
+		}
+		if b.bytes != f.bytes {
+			continue
+		}
+		if f.hello != "" {
+			evidence = append(evidence, evidenceHello)
+		}
+		if rule != evidenceHello {
+			evidence = append(evidence, rule)
+		}
+		return b, append(evidence, evidenceBytes), false
+	}
+	return nil, nil, false
+}
+
+// emitL4 emits the proxy-link event of an L4 pair, at the front's summary.
+func (l *Linker) emitL4(f, b *connRec, evidence []string, sum *timeline.Event) {
+	f.l4Front, b.l4Back = true, true
+	l.stats.L4++
+	info := make(decode.Info, 0, 12)
+	info = append(info,
+		decode.Int("front", int64(f.conn.ID)),
+		decode.Int("back", int64(b.conn.ID)),
+		decode.String("mode", "l4"),
+		decode.String("back_conn", "new"),
+		decode.Strings("evidence", evidence))
+	if f.hello != "" {
+		info = append(info, decode.String("sni", f.sni))
+	}
+	info = append(info,
+		decode.Uint("bytes_c2s", f.bytes[0]),
+		decode.Uint("bytes_s2c", f.bytes[1]),
+		decode.Millis("connect_ms", b.conn.FirstTS.Sub(f.conn.FirstTS)))
+	if !f.firstMsg[0].IsZero() && !b.firstMsg[0].IsZero() {
+		info = append(info, decode.Millis("to_back_ms", b.firstMsg[0].Sub(f.firstMsg[0])))
+	}
+	if !f.firstMsg[1].IsZero() && !b.firstMsg[1].IsZero() {
+		info = append(info, decode.Millis("from_back_ms", f.firstMsg[1].Sub(b.firstMsg[1])))
+	}
+	if f.requests > 0 {
+		info = append(info, decode.Int("requests", int64(f.requests)))
+	}
+	l.emit(f, decode.Position{Frame: sum.Frame, TS: sum.TS}, decode.NoValue, info)
+}
