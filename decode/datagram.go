@@ -66,3 +66,23 @@ type MultiStreamDecoder interface {
 	// End says the connection is over.
 	End(at Position, emit Emit)
 }
+
+// PathClaimer is implemented by DatagramDecoders whose connection can
+// move to other addresses while it lasts (QUIC connection migration and
+// NAT rebinding, RFC 9000 §9). The caller asks it about a datagram on a
+// flow that has no connection of its own yet.
+type PathClaimer interface {
+	// ClaimPath reports whether payload, the first datagram of an
+	// unknown flow, belongs to this connection, and if so which
+	// direction it travels (C2S: its sender is the client) and what
+	// matched (e.g. the connection ID). It must not keep payload.
+	ClaimPath(payload []byte) (dir Dir, info Info, ok bool)
+}
+
+// Closer is implemented by DatagramDecoders that can tell from the
+// datagrams that their connection is over (QUIC's CONNECTION_CLOSE). The
+// caller then ends the flow after a short linger, as for a closed TCP
+// connection, instead of waiting for its idle timeout.
+type Closer interface {
+	Closed() bool
+}

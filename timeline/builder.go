@@ -79,6 +79,7 @@ type Builder struct {
 	ev   Event
 
 	conns   map[flowKey]*conn
+	paths   map[*conn]*connPaths // migrated UDP connections' extra flows (paths.go)
 	idle    [2]connList // TCP and UDP connections, least recently active first
 	closing connList    // finished TCP connections, in order of finishing
 	nextID  int
@@ -181,10 +182,17 @@ func (b *Builder) Packet(p *capture.Packet) error {
 		}
 	case netpkt.ProtoUDP:
 		if c == nil {
+			c = b.claimPath(key, src, dst, pk, p)
+		}
+		if c == nil {
 			c = b.newConn(key, pk, p)
 		}
 		b.touch(c, p)
-		c.udpDatagram(c.dirOf(src), p, pk)
+		c.udpDatagram(b.udpDir(c, src), p, pk)
+		if cl, ok := c.dgram.(decode.Closer); ok && cl.Closed() {
+			// Closed: it lingers like a finished TCP connection.
+			b.closing.moveToBack(c, closingLink)
+		}
 	}
 	return b.err
 }
@@ -203,8 +211,10 @@ func (b *Builder) Advance(now time.Time) error {
 // their summaries.
 func (b *Builder) Close() error {
 	open := make([]*conn, 0, len(b.conns))
-	for _, c := range b.conns {
-		open = append(open, c)
+	for k, c := range b.conns {
+		if k == c.key { // not a migrated connection's extra path
+			open = append(open, c)
+		}
 	}
 	slices.SortFunc(open, func(x, y *conn) int { return x.info.ID - y.info.ID })
 	for _, c := range open {
@@ -343,6 +353,7 @@ func (b *Builder) finish(c *conn, why endReason) {
 	c.finished = true
 	c.end(why)
 	delete(b.conns, c.key)
+	b.dropPaths(c)
 	b.idleList(c).remove(c, idleLink)
 	b.closing.remove(c, closingLink)
 }

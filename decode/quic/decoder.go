@@ -241,6 +241,8 @@ type Decoder struct {
 	plain        []byte     // decrypted payload scratch
 
 	streams streams  // STREAM reassembly (streams.go)
+	ids     connIDs  // connection IDs for ClaimPath (paths.go)
+	closed  bool     // a CONNECTION_CLOSE was decoded
 	rtt     rttState // RTT samples from ACK frames (rtt.go)
 
 	// Scratch reused across packets.
@@ -397,6 +399,7 @@ func (d *Decoder) packet(dir decode.Dir, pkt []byte, h *Header, perr error, at d
 		d.flags(dir, h, &e, false)
 		return e
 	}
+	d.ids.sawPacket(dir, h)
 	if h.Long && h.DCIDKnown && h.Type != PacketVersionNegotiation && h.Type != PacketUnknown {
 		// The peer's short headers will carry this SCID as their DCID.
 		d.shortDCID[dir.Reverse().Index()] = len(h.SCID)
@@ -690,6 +693,8 @@ func (d *Decoder) walkFrames(dir decode.Dir, sp space, payload []byte, info deco
 		switch {
 		case f.Type == FrameCrypto:
 			d.cryptoFrame(dir, sp, f.Offset, f.Data, at)
+		case f.Type == FrameConnectionClose || f.Type == FrameConnectionCloseApp:
+			d.closed = true
 		case (f.Type == FrameAck || f.Type == FrameAckECN) && d.opts.RTT:
 			if r, ok := d.ackSample(dir, sp, f, at); ok {
 				rtt, haveRTT = r, true
@@ -699,6 +704,9 @@ func (d *Decoder) walkFrames(dir decode.Dir, sp space, payload []byte, info deco
 			d.streamFrame(dir, f, at)
 		case f.Type == FrameResetStream:
 			d.resetStream(dir, f.StreamID, at)
+		case f.Type == FrameNewConnectionID:
+			// The peer will send to this ID.
+			d.ids.learn(dir.Reverse(), f.Data)
 		}
 	}
 	info = append(info, decode.Strings("frames", d.frames.strings()))

@@ -107,12 +107,12 @@ func TestScenarioTable(t *testing.T) {
 			files[o.name] = true
 		}
 		isTLS := strings.HasPrefix(s.name, "tls") || s.name == "h2-tls"
-		isQUIC := s.name == "h3-quic"
+		isQUIC := strings.HasPrefix(s.name, "h3-")
 		if isTLS != (s.keys != noKeys && !isQUIC) || isTLS != strings.Contains(s.filter, strconv.Itoa(tlsPort)) {
 			t.Errorf("%s: keys %v, filter %q; TLS scenarios (and only they) keep a key log and capture port %d", s.name, s.keys, s.filter, tlsPort)
 		}
 		if isQUIC && (s.keys != keysFile || s.filter != fmt.Sprintf("udp port %d", quicPort)) {
-			t.Errorf("%s: keys %v, filter %q; the QUIC scenario keeps a key log and captures UDP port %d", s.name, s.keys, s.filter, quicPort)
+			t.Errorf("%s: keys %v, filter %q; QUIC scenarios keep a key log and captures UDP port %d", s.name, s.keys, s.filter, quicPort)
 		}
 		if s.keys == keysFile && !strings.Contains(s.desc, s.outs[0].name+".keys") {
 			t.Errorf("%s: desc does not name the key log %s.keys", s.name, s.outs[0].name)

@@ -238,6 +238,24 @@ var scenarios = []scenario{
 		keys:   keysFile,
 		run:    h3QUIC,
 	},
+	{
+		name:   "h3-0rtt",
+		desc:   `HTTP/3 0-RTT between two implementations: ngtcp2's example client (Debian's ngtcp2-client, gtlsclient with GnuTLS) and github.com/quic-go/quic-go's http3.Server (0-RTT allowed) on UDP 198.18.2.2:4433 with the fixed server.test certificate. The client fetches /h3/1000 twice; the second connection resumes the first's session (--session-file, --tp-file) and sends its request in 0-RTT packets. GnuTLS writes the key log (SSLKEYLOGFILE), CLIENT_EARLY_TRAFFIC_SECRET included: h3-0rtt.keys. Captured on the client's veth, 10 ms router delay toward the client. Look for: in the second connection, the client's Initial (ClientHello with psk and early_data) followed by 0-RTT packets carrying the HTTP/3 request, the response before the handshake completes, round_trips_before_data 0, the request phase early.`,
+		delay:  routerDelay,
+		filter: fmt.Sprintf("udp port %d", quicPort),
+		outs:   []output{{"h3-0rtt", atClient}},
+		keys:   keysFile,
+		run:    h3ZeroRTT,
+	},
+	{
+		name:   "h3-migration",
+		desc:   `QUIC connection migration: github.com/quic-go/quic-go's http3.Transport fetches /h3/2000 from UDP 198.18.1.2:40000 from its http3.Server on 198.18.2.2:4433 (fixed server.test certificate), then adds a path from 198.18.1.2:40001, probes it (PATH_CHALLENGE / PATH_RESPONSE, with a connection ID the server issued in NEW_CONNECTION_ID), switches to it and fetches /h3/3000 on the new path, then closes the connection. The client's key log is h3-migration.keys. Captured on the client's veth, 10 ms router delay toward the client. Look for: with the key log, one connection with a udp path-change event (side client, from 198.18.1.2:40000 to 198.18.1.2:40001, new_cid true) and both requests; without it, the new path's packets cannot be tied to the connection (their connection ID was issued encrypted) and show as a flow of their own.`,
+		delay:  routerDelay,
+		filter: fmt.Sprintf("udp port %d", quicPort),
+		outs:   []output{{"h3-migration", atClient}},
+		keys:   keysFile,
+		run:    h3Migration,
+	},
 }
 
 // httpEntry is an HTTP or WebSocket scenario's row: captured on the
