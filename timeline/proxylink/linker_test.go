@@ -1,0 +1,237 @@
+package proxylink
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/timeline"
+)
+
+var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+func ms(n float64) time.Time { return t0.Add(time.Duration(n * float64(time.Millisecond))) }
+
+func conn(id int, client, server string, first float64) *timeline.Conn {
+	return &timeline.Conn{ID: id, Transport: timeline.TCP, Client: netip.MustParseAddrPort(client),
+		Server: netip.MustParseAddrPort(server), FirstTS: ms(first), FirstFrame: int64(id)}
+}
+
+// exch is an exchange event: start, first byte and end in ms since t0.
+func exch(c *timeline.Conn, layer decode.Layer, stream int64, method, authority, path string, status int64, start, first, end float64) timeline.Event {
+	e := decode.NewEvent(0, ms(end), decode.DirNone, layer, "exchange")
+	e.Stream = stream
+	e.Info = decode.Info{decode.String("method", method), decode.String("authority", authority),
+		decode.String("path", path), decode.Int("status", status),
+		decode.String("start", ms(start).Format(time.RFC3339Nano)), decode.Int("start_frame", 1)}
+	if first >= 0 {
+		e.Info = append(e.Info, decode.Millis("first_byte_ms", ms(first).Sub(ms(start))))
+	}
+	e.Info = append(e.Info, decode.Millis("duration_ms", ms(end).Sub(ms(start))))
+	return timeline.Event{Event: e, Conn: c}
+}
+
+func summary(c *timeline.Conn, at float64, c2s, s2c uint64) timeline.Event {
+	e := decode.NewEvent(0, ms(at), decode.DirNone, decode.LayerConn, decode.TypeSummary)
+	e.Info = decode.Info{decode.Uint("bytes_c2s", c2s), decode.Uint("bytes_s2c", s2c)}
+	return timeline.Event{Event: e, Conn: c}
+}
+
+func hello(c *timeline.Conn, at float64, sni string) timeline.Event {
+	e := decode.NewEvent(0, ms(at), decode.C2S, decode.LayerTLS, "ClientHello")
+	e.Len = 512
+	e.Info = decode.Info{decode.String("sni", sni), decode.String("ja3_hash", "abc"), decode.String("ja4", "t13d")}
+	return timeline.Event{Event: e, Conn: c}
+}
+
+func serverHello(c *timeline.Conn, at float64) timeline.Event {
+	e := decode.NewEvent(0, ms(at), decode.S2C, decode.LayerTLS, "ServerHello")
+	e.Len = 90
+	return timeline.Event{Event: e, Conn: c}
+}
+
+// line renders an event the way the tests compare it: conn, type, stream
+// and info as key=value.
+func line(ev *timeline.Event) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %s", ev.Conn.ID, ev.Type)
+	if ev.Stream != decode.NoValue {
+		fmt.Fprintf(&b, " s%d", ev.Stream)
+	}
+	if ev.Type == TypeProxyLink {
+		for _, f := range ev.Info {
+			b.WriteString(" " + f.Key + "=")
+			b.Write(f.AppendValue(nil))
+		}
+	}
+	return b.String()
+}
+
+func run(t *testing.T, opts Options, evs []timeline.Event) []string {
+	t.Helper()
+	var got []string
+	l := New(timeline.SinkFunc(func(ev *timeline.Event) error {
+		got = append(got, line(ev))
+		return nil
+	}), opts)
+	for i := range evs {
+		ev := evs[i]
+		if err := l.Event(&ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+const (
+	cli1  = "198.18.1.2:40001"
+	cli2  = "198.18.1.3:40002"
+	front = "198.18.2.2:8080"
+	back1 = "198.18.2.2:50001"
+	back2 = "198.18.2.2:50002"
+	srv   = "198.18.3.2:9000"
+)
+
+func TestLinker(t *testing.T) {
+	// An HTTP/2 front with three streams fanned out over two pooled
+	// HTTP/1.1 back connections; the second back connection is opened
+	// for stream 3, stream 5 reuses the first.
+	f := conn(1, cli1, front, 0)
+	b1 := conn(2, back1, srv, 2)
+	b2 := conn(3, back2, srv, 3)
+	h2fanout := []timeline.Event{
+		exch(b1, decode.LayerHTTP1, 1, "GET", "backend", "/a", 200, 2.5, 4, 4.5),
+		exch(b2, decode.LayerHTTP1, 1, "GET", "backend", "/b", 200, 3.5, 5, 5.5),
+		exch(f, decode.LayerHTTP2, 1, "GET", "proxy.test", "/a", 200, 1, 4.2, 4.8),
+		exch(f, decode.LayerHTTP2, 3, "GET", "proxy.test", "/b", 200, 1.1, 5.3, 5.9),
+		exch(b1, decode.LayerHTTP1, 2, "GET", "backend", "/a", 200, 6.5, 7, 7.1),
+		exch(f, decode.LayerHTTP2, 5, "GET", "proxy.test", "/a", 200, 6, 7.2, 7.3),
+		summary(f, 10, 300, 900),
+		summary(b1, 70, 200, 600),
+		summary(b2, 70, 100, 300),
+	}
+	h2want := []string{
+		"2 exchange s1", "3 exchange s1",
+		"1 exchange s1",
+		"1 proxy-link s1 front=1 back=2 mode=l7 back_conn=new back_stream=1 method=GET authority=proxy.test back_authority=backend path=/a status=200 to_back_ms=1.5 from_back_ms=0.2 added_ms=1.8 back_connect_ms=0.5",
+		"1 exchange s3",
+		"1 proxy-link s3 front=1 back=3 mode=l7 back_conn=new back_stream=1 method=GET authority=proxy.test back_authority=backend path=/b status=200 to_back_ms=2.4 from_back_ms=0.3 added_ms=2.8 back_connect_ms=0.5",
+		"2 exchange s2",
+		"1 exchange s5",
+		"1 proxy-link s5 front=1 back=2 mode=l7 back_conn=reused back_stream=2 method=GET authority=proxy.test back_authority=backend path=/a status=200 to_back_ms=0.5 from_back_ms=0.2 added_ms=0.7",
+		"1 summary", "2 summary", "3 summary",
+	}
+
+	// Two clients' identical requests in flight at once: each front
+	// request gets the back exchange nested in it with the least slack.
+	f2 := conn(4, cli2, front, 0.5)
+	b1, b2 = conn(2, back1, srv, 1.05), conn(3, back2, srv, 1.02)
+	crossed := []timeline.Event{
+		exch(b1, decode.LayerHTTP1, 1, "GET", "backend", "/x", 200, 1.2, 1.5, 1.6),
+		exch(b2, decode.LayerHTTP1, 1, "GET", "backend", "/x", 200, 1.1, 1.8, 1.9),
+		exch(f2, decode.LayerHTTP1, 1, "GET", "proxy.test", "/x", 200, 1.0, 1.85, 1.95),
+		exch(f, decode.LayerHTTP1, 1, "GET", "proxy.test", "/x", 200, 1.05, 2.0, 2.1),
+	}
+	crossedWant := []string{
+		"2 exchange s1", "3 exchange s1",
+		"4 exchange s1",
+		"4 proxy-link s1 front=4 back=3 mode=l7 back_conn=new back_stream=1 method=GET authority=proxy.test back_authority=backend path=/x status=200 to_back_ms=0.1 from_back_ms=0.05 added_ms=0.15 back_connect_ms=0.08",
+		"1 exchange s1",
+		"1 proxy-link s1 front=1 back=2 mode=l7 back_conn=new back_stream=1 method=GET authority=proxy.test back_authority=backend path=/x status=200 to_back_ms=0.15 from_back_ms=0.5 added_ms=0.65 back_connect_ms=0.15",
+	}
+
+	b1, b2 = conn(2, back1, srv, 2), conn(3, back2, srv, 3)
+
+	// The proxy has a front and a back address: the heuristics do not
+	// link, Options.Proxies does.
+	bOther := conn(2, "198.18.9.1:50001", srv, 2)
+	multihomed := []timeline.Event{
+		exch(bOther, decode.LayerHTTP1, 1, "GET", "backend", "/a", 200, 2.5, 4, 4.5),
+		exch(f, decode.LayerHTTP2, 1, "GET", "proxy.test", "/a", 200, 1, 4.2, 4.8),
+	}
+
+	// A client's own requests to two servers never link, nested or not.
+	own := conn(2, "198.18.1.2:40009", srv, 2)
+	ownReqs := []timeline.Event{
+		exch(own, decode.LayerHTTP1, 1, "GET", "", "/a", 200, 2.5, 4, 4.5),
+		exch(f, decode.LayerHTTP1, 1, "GET", "", "/a", 200, 1, 4.2, 4.8),
+	}
+
+	// A back exchange that ends after its front one (the client gave up)
+	// is not matched.
+	late := []timeline.Event{
+		exch(f, decode.LayerHTTP2, 1, "GET", "proxy.test", "/a", 0, 1, -1, 3),
+		exch(b1, decode.LayerHTTP1, 1, "GET", "backend", "/a", 200, 2.5, 4, 4.5),
+	}
+
+	// L4: a TLS stream relayed unchanged; the back connection ends after
+	// the front one, so the front's summary waits for it.
+	l4f := conn(1, cli1, "198.18.2.2:8443", 0)
+	l4b := conn(2, back1, "198.18.3.2:443", 0.3)
+	l4 := []timeline.Event{
+		hello(l4f, 0.2, "a.test"),
+		hello(l4b, 0.4, "a.test"),
+		serverHello(l4b, 1.0),
+		serverHello(l4f, 1.1),
+		summary(l4f, 5, 700, 4000),
+		summary(l4b, 5.2, 700, 4000),
+	}
+	l4want := []string{
+		"1 ClientHello", "2 ClientHello", "2 ServerHello", "1 ServerHello",
+		"2 summary",
+		"1 proxy-link front=1 back=2 mode=l4 back_conn=new evidence=tls-hello,address,bytes sni=a.test bytes_c2s=700 bytes_s2c=4000 connect_ms=0.3 to_back_ms=0.2 from_back_ms=0.1",
+		"1 summary",
+	}
+	// The same with different addresses: the identical ClientHello links
+	// them; a different byte count does not.
+	l4bOther := conn(2, "198.18.9.1:50001", "198.18.3.2:443", 0.3)
+	l4other := []timeline.Event{hello(l4f, 0.2, "a.test"), hello(l4bOther, 0.4, "a.test"),
+		summary(l4bOther, 4.9, 700, 4000), summary(l4f, 5, 700, 4000)}
+	l4otherWant := []string{"1 ClientHello", "2 ClientHello", "2 summary",
+		"1 proxy-link front=1 back=2 mode=l4 back_conn=new evidence=tls-hello,bytes sni=a.test bytes_c2s=700 bytes_s2c=4000 connect_ms=0.3 to_back_ms=0.2",
+		"1 summary"}
+	l4bytes := []timeline.Event{hello(l4f, 0.2, "a.test"), hello(l4bOther, 0.4, "a.test"),
+		summary(l4bOther, 4.9, 700, 4001), summary(l4f, 5, 700, 4000)}
+	// Different ClientHellos: no link even from the same host.
+	l4hello := []timeline.Event{hello(l4f, 0.2, "a.test"), hello(l4b, 0.4, "b.test"),
+		summary(l4b, 4.9, 700, 4000), summary(l4f, 5, 700, 4000)}
+	// A back connection that never ends: Close releases the summary.
+	l4open := []timeline.Event{hello(l4f, 0.2, "a.test"), hello(l4b, 0.4, "a.test"), summary(l4f, 5, 700, 4000)}
+
+	tests := []struct {
+		name string
+		opts Options
+		evs  []timeline.Event
+		want []string
+	}{
+		{"h2 fan-out over a pool", Options{}, h2fanout, h2want},
+		{"crossed identical requests", Options{}, crossed, crossedWant},
+		{"multi-homed without --proxy", Options{}, multihomed, []string{"2 exchange s1", "1 exchange s1"}},
+		{"multi-homed with --proxy", Options{Proxies: []netip.AddrPort{netip.MustParseAddrPort(front),
+			netip.MustParseAddrPort("198.18.9.1:0")}}, multihomed, []string{"2 exchange s1", "1 exchange s1",
+			"1 proxy-link s1 front=1 back=2 mode=l7 back_conn=new back_stream=1 method=GET authority=proxy.test back_authority=backend path=/a status=200 to_back_ms=1.5 from_back_ms=0.2 added_ms=1.8 back_connect_ms=0.5"}},
+		{"--proxy names another proxy", Options{Proxies: []netip.AddrPort{netip.MustParseAddrPort("198.18.2.2:8081")}},
+			h2fanout[:3], h2want[:3]},
+		{"client's own requests", Options{}, ownReqs, []string{"2 exchange s1", "1 exchange s1"}},
+		{"back ends after front", Options{}, late, []string{"1 exchange s1", "2 exchange s1"}},
+		{"l4 tls", Options{}, l4, l4want},
+		{"l4 tls other address", Options{}, l4other, l4otherWant},
+		{"l4 bytes differ", Options{}, l4bytes, []string{"1 ClientHello", "2 ClientHello", "2 summary", "1 summary"}},
+		{"l4 hellos differ", Options{}, l4hello, []string{"1 ClientHello", "2 ClientHello", "2 summary", "1 summary"}},
+		{"l4 back open at close", Options{}, l4open, []string{"1 ClientHello", "2 ClientHello", "1 summary"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := run(t, tt.opts, tt.evs)
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
