@@ -40,32 +40,13 @@ func (s *seq) phaseTexts() {
 	for i := range s.phases {
 		p := &s.phases[i]
 		e := &p.e.Event
-		name := field(e, "phase")
-		short, ok := phaseShort[name]
-		if !ok {
-			short = clean(name, maxTipValue)
-		}
-		long, ok := phaseLong[name]
+		label, short, d, rounds, early := phaseLabel(e)
+		long, ok := phaseLong[field(e, "phase")]
 		if !ok {
 			long = short
 		}
-		var d time.Duration
-		if f, ok := e.Info.Get("duration_ms"); ok && f.Kind == decode.KindDuration {
-			d = f.Duration()
-		}
 		p.start = e.TS.Add(-d)
-		rounds := int64(0)
-		if f, ok := e.Info.Get("round_trips"); ok {
-			rounds = f.Int
-		}
-		early := e.Info.Has("early")
-		p.label = short + " " + millis(d) + " ms"
-		if rounds > 0 {
-			p.label += " · " + strconv.FormatInt(rounds, 10) + " RTT"
-		}
-		if early {
-			p.label = short + " sent early"
-		}
+		p.label = label
 		p.tip = long + ": " + millis(d) + " ms"
 		switch rounds {
 		case 0:
@@ -83,6 +64,32 @@ func (s *seq) phaseTexts() {
 			p.tip += "\ncounted at the " + clean(l, maxTipValue) + " layer"
 		}
 	}
+}
+
+// phaseLabel reads an analysis/phase event: its bracket label ("TLS 20.9
+// ms · 2 RTT"), its short name, duration and round trips, and whether the
+// request left early.
+func phaseLabel(e *decode.Event) (label, short string, d time.Duration, rounds int64, early bool) {
+	name := field(e, "phase")
+	short, ok := phaseShort[name]
+	if !ok {
+		short = clean(name, maxTipValue)
+	}
+	if f, ok := e.Info.Get("duration_ms"); ok && f.Kind == decode.KindDuration {
+		d = f.Duration()
+	}
+	if f, ok := e.Info.Get("round_trips"); ok {
+		rounds = f.Int
+	}
+	early = e.Info.Has("early")
+	label = short + " " + millis(d) + " ms"
+	if rounds > 0 {
+		label += " · " + strconv.FormatInt(rounds, 10) + " RTT"
+	}
+	if early {
+		label = short + " sent early"
+	}
+	return label, short, d, rounds, early
 }
 
 // phaseColumn is the width the phase labels and brackets need left of the

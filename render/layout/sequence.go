@@ -123,20 +123,7 @@ type seq struct {
 // The result depends only on its arguments, so equal inputs give equal
 // diagrams.
 func Sequence(conn *timeline.Conn, events []timeline.Event, opts Options) *Diagram {
-	if conn == nil {
-		for i := range events {
-			if events[i].Conn != nil {
-				conn = events[i].Conn
-				break
-			}
-		}
-		if conn == nil {
-			conn = &timeline.Conn{}
-			if len(events) > 0 {
-				conn.FirstTS, conn.FirstFrame = events[0].TS, events[0].Frame
-			}
-		}
-	}
+	conn = ConnOf(conn, events)
 	s := &seq{opts: opts, conn: conn, d: &Diagram{}}
 	s.buildRows(events)
 	s.texts()
@@ -149,6 +136,24 @@ func Sequence(conn *timeline.Conn, events []timeline.Event, opts Options) *Diagr
 	s.d.Height = round(s.d.Height)
 	s.d.Stats = Stats{Events: s.total, Drawn: s.drawn, Omitted: s.total - int64(s.drawn), Rows: len(s.rows)}
 	return s.d
+}
+
+// ConnOf returns conn, or when it is nil the Conn of the first event that
+// has one, or else a Conn made from the first event's time and frame.
+func ConnOf(conn *timeline.Conn, events []timeline.Event) *timeline.Conn {
+	if conn != nil {
+		return conn
+	}
+	for i := range events {
+		if events[i].Conn != nil {
+			return events[i].Conn
+		}
+	}
+	conn = &timeline.Conn{}
+	if len(events) > 0 {
+		conn.FirstTS, conn.FirstFrame = events[0].TS, events[0].Frame
+	}
+	return conn
 }
 
 // buildRows drops the middle of an oversized connection and groups the

@@ -92,13 +92,18 @@ func fit(s string, width, size float64, mono bool) string {
 	if mono {
 		adv = monoAdvance
 	}
-	n := int(width/(size*adv)) - 1 // room for "…"
-	if n <= 0 {
-		return "…"
+	return Cut(s, int(width/(size*adv)))
+}
+
+// Cut shortens s to at most n characters, the last of them "…" when s
+// was cut.
+func Cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
 	}
 	i := 0
 	for j := range s {
-		if n == 0 {
+		if n <= 1 {
 			i = j
 			break
 		}

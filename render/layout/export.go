@@ -1,0 +1,78 @@
+package layout
+
+import (
+	"time"
+
+	"github.com/wiretrace/wiretrace/decode"
+)
+
+// The functions below give renderers that lay out nothing themselves
+// (Mermaid, WebVTT) the same words the sequence diagrams use, so that every
+// format names an event alike. Their strings are cleaned (see Clean) but
+// not escaped for any format.
+
+// Kind is how a sequence diagram draws an event.
+type Kind uint8
+
+// Kinds.
+const (
+	// KindArrow is an arrow from the sender to the receiver.
+	KindArrow = Kind(kindArrow)
+	// KindMarker is an analysis finding on the sender's lifeline, with a
+	// note (retransmissions, lost segments, duplicate ACKs, zero windows,
+	// keep-alives, cap limits and other analysis events).
+	KindMarker = Kind(kindMarker)
+	// KindStall is a head-of-line stall: a band with a note on the
+	// receiver's side.
+	KindStall = Kind(kindStall)
+	// KindCenter is a note across both lifelines, for events about the
+	// whole connection (no direction).
+	KindCenter = Kind(kindCenter)
+)
+
+// Classify says how a sequence diagram draws e.
+func Classify(e *decode.Event) Kind { return Kind(classify(e)) }
+
+// Clean makes a wire string safe to show and bounded, as every string in
+// a Diagram is: invalid UTF-8 and control characters become escapes,
+// bidirectional overrides are neutralised, and the result is cut to at
+// most max bytes with a count of the bytes omitted.
+func Clean(s string, max int) string { return clean(s, max) }
+
+// Field returns the cleaned value of e's Info field key (cut at 128
+// bytes), or "" when e has none.
+func Field(e *decode.Event, key string) string { return field(e, key) }
+
+// ArrowLabel is the text above e's arrow: its type and a short detail
+// (TCP sequence numbers, an HTTP request and status, a stream ID, a
+// length).
+func ArrowLabel(e *decode.Event) string { return arrowLabel(e) }
+
+// MarkerNote is the note beside an analysis finding ("dup-ack #2
+// ack=1429").
+func MarkerNote(e *decode.Event) string { return markerNote(e) }
+
+// StallNote is the note beside a head-of-line stall ("HOL stall 48.68 ms,
+// 2,856 B blocked").
+func StallNote(e *decode.Event) string { return stallNote(e) }
+
+// CenterNote is the text of a connection-wide event; an HTTP exchange
+// sums up as "exchange 1: GET /path → 200 · first byte 11.2 ms · 3,933 B".
+func CenterNote(e *decode.Event) string { return centerNote(e) }
+
+// IsPhase reports whether e is an analysis/phase event.
+func IsPhase(e *decode.Event) bool { return isPhase(e) }
+
+// PhaseLabel is the label of an analysis/phase event's bracket ("TLS
+// 16.1 ms · 1 RTT"), and the phase's duration.
+func PhaseLabel(e *decode.Event) (string, time.Duration) {
+	label, _, d, _, _ := phaseLabel(e)
+	return label, d
+}
+
+// Human formats a duration for people: "850 µs", "12.5 ms", "3.2 s",
+// "4 min 10 s".
+func Human(d time.Duration) string { return human(d) }
+
+// Grouped formats n with thousands separators: 1,234,567.
+func Grouped(n int64) string { return grouped(n) }

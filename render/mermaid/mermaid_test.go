@@ -1,0 +1,146 @@
+package mermaid_test
+
+import (
+	"bytes"
+	"flag"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wiretrace/wiretrace/decode/keylog"
+	"github.com/wiretrace/wiretrace/decode/stack"
+	"github.com/wiretrace/wiretrace/internal/pcaptest"
+	"github.com/wiretrace/wiretrace/render/layout/layouttest"
+	"github.com/wiretrace/wiretrace/render/mermaid"
+	"github.com/wiretrace/wiretrace/timeline"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// captures are the project's captures with a golden diagram each; TLS and
+// QUIC ones are decrypted with their key logs.
+var captures = []string{
+	"tcp-basic.pcapng", "tcp-refused.pcapng", "tcp-reset.pcapng", "tcp-loss-receiver.pcapng",
+	"tcp-zero-window.pcapng", "udp-basic.pcapng", "tls12-full.pcapng", "tls13-hrr.pcapng",
+	"h2-tls.pcapng", "h2c-upgrade.pcapng", "http1-pipelined.pcapng", "ws-basic.pcapng", "h3-quic.pcapng",
+}
+
+// run drives a capture through the decoders and the timeline into sink.
+func run(t testing.TB, name string, sink timeline.Sink) {
+	t.Helper()
+	keys := &keylog.Store{}
+	sopts := stack.Options{Keys: keys}
+	opts := pcaptest.Options{Registry: stack.Registry(sopts), Keys: keys, Timeline: timeline.Options{Datagrams: stack.Datagrams(sopts)}}
+	pcaptest.Run(t, pcaptest.Project(name), opts, func(ev *timeline.Event) {
+		if err := sink.Event(ev); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func renderCapture(t testing.TB, name string, opts mermaid.Options) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := mermaid.New(&b, opts)
+	run(t, name, w)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestGolden writes each capture as Markdown with Mermaid blocks and
+// compares it with testdata/<capture>.md.golden. Every diagram must pass
+// the structural check, and Mermaid's own parser where it is installed
+// (TestMermaidParses).
+func TestGolden(t *testing.T) {
+	var files []string
+	for _, name := range captures {
+		path := "testdata/" + strings.TrimSuffix(name, filepath.Ext(name)) + ".md.golden"
+		files = append(files, path)
+		t.Run(name, func(t *testing.T) {
+			got := renderCapture(t, name, mermaid.Options{})
+			if again := renderCapture(t, name, mermaid.Options{}); !bytes.Equal(got, again) {
+				t.Fatal("two renderings of the same capture differ")
+			}
+			for _, d := range blocks(t, got) {
+				checkDiagram(t, d)
+			}
+			layouttest.Golden(t, path, got, *update)
+		})
+	}
+	layouttest.CheckGlob(t, "testdata/*.md.golden", files)
+}
+
+// blocks returns the text of each ```mermaid block of a Markdown output.
+func blocks(t testing.TB, md []byte) []string {
+	t.Helper()
+	var out []string
+	s := string(md)
+	for {
+		i := strings.Index(s, "```mermaid\n")
+		if i < 0 {
+			break
+		}
+		s = s[i+len("```mermaid\n"):]
+		j := strings.Index(s, "```\n")
+		if j < 0 {
+			t.Fatalf("unterminated mermaid block")
+		}
+		out = append(out, s[:j])
+		s = s[j+4:]
+	}
+	if len(out) == 0 {
+		t.Fatalf("no mermaid block in:\n%s", md)
+	}
+	return out
+}
+
+// checkDiagram checks what Mermaid's grammar requires of every line we
+// write: a known statement, two participants, and no character that ends
+// or comments a text early or starts a directive.
+func checkDiagram(t testing.TB, d string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(d, "\n"), "\n")
+	if lines[0] != "sequenceDiagram" {
+		t.Fatalf("first line %q; want sequenceDiagram", lines[0])
+	}
+	if len(d) > mermaid.DefaultMaxBytes+4096 {
+		t.Errorf("diagram is %d bytes; want at most about %d", len(d), mermaid.DefaultMaxBytes)
+	}
+	prefixes := []string{"title ", "participant C as ", "participant S as ", "C->>S: ", "S->>C: ", "C-->>S: ", "S-->>C: ",
+		"C-xS: ", "S-xC: ", "C-)S: ", "S-)C: ", "Note over C: ", "Note over S: ", "Note over C,S: "}
+	for n, l := range lines[1:] {
+		l = strings.TrimPrefix(l, "    ")
+		var text string
+		for _, p := range prefixes {
+			if strings.HasPrefix(l, p) {
+				text = l[len(p):]
+				break
+			}
+		}
+		if text == "" && l != "" {
+			t.Errorf("line %d: unknown statement %q", n+2, l)
+			continue
+		}
+		text = strings.ReplaceAll(text, "<br/>", "")
+		for i := 0; i < len(text); i++ {
+			switch c := text[i]; {
+			case c == '#':
+				// Only entity codes: #123;
+				j := i + 1
+				for j < len(text) && text[j] >= '0' && text[j] <= '9' {
+					j++
+				}
+				if j == i+1 || j >= len(text) || text[j] != ';' {
+					t.Errorf("line %d: '#' that is not an entity code in %q", n+2, l)
+				}
+				i = j
+			case c == ';' || c == '%' || c == '<' || c == '>' || c == '"' || c == '&' || c == ':' || c == '{' || c == '}' || c == '$' || c == '`' || c == '\\':
+				t.Errorf("line %d: raw %q in text %q", n+2, c, l)
+			case c < 0x20 || c == 0x7f:
+				t.Errorf("line %d: control byte %#x", n+2, c)
+			}
+		}
+	}
+}
