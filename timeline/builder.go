@@ -80,8 +80,8 @@ type Builder struct {
 
 	conns   map[flowKey]*conn
 	paths   map[*conn]*connPaths // migrated UDP connections' extra flows (paths.go)
-	idle    [2]connList // TCP and UDP connections, least recently active first
-	closing connList    // finished TCP connections, in order of finishing
+	idle    [2]connList          // TCP and UDP connections, least recently active first
+	closing connList             // finished TCP connections, in order of finishing
 	nextID  int
 
 	now      time.Time
