@@ -145,10 +145,11 @@ func runLive(ctx context.Context, opts *LiveOptions) error {
 	if err != nil {
 		return err
 	}
-	b := timeline.New(opts.Output.timelineOptions(), out)
+	links := opts.Output.proxyLinker(out)
+	b := timeline.New(opts.Output.timelineOptions(), links)
 
 	loopErr := liveLoop(ctx, opts, src, b, out, pw)
-	errs := []error{loopErr, b.Close(), out.close(), flushCapture()}
+	errs := []error{loopErr, b.Close(), links.Close(), out.close(), flushCapture()}
 	if wfile != nil {
 		errs = append(errs, wfile.Close())
 	}

@@ -38,6 +38,8 @@ type OutputOptions struct {
 	KeyLogs   []string
 	keyLogEnv string
 	keys      *keylog.Store
+
+	proxyOptions
 }
 
 var formats = []string{"text", "json"}
@@ -53,6 +55,7 @@ func addOutputFlags(fs *pflag.FlagSet, o *OutputOptions) {
 	fs.IntVar(&o.MaxReassembly, "max-reassembly", tcpflow.DefaultLimits().MaxBufferedBytes, "most out-of-order bytes buffered per connection direction")
 	fs.StringArrayVar(&o.KeyLogs, "keylog", nil, "TLS key log file (NSS format, as SSLKEYLOGFILE writes) for decryption; repeatable. $SSLKEYLOGFILE and pcapng secrets blocks are used too")
 	fs.IntVar(&o.MaxOOOSegments, "max-ooo-segments", tcpflow.DefaultLimits().MaxBufferedSegments, "most out-of-order segments buffered per connection direction")
+	addProxyFlags(fs, &o.proxyOptions)
 }
 
 func (o *OutputOptions) validate(fs *pflag.FlagSet) error {
@@ -71,7 +74,7 @@ func (o *OutputOptions) validate(fs *pflag.FlagSet) error {
 	if o.MaxConns < 1 || o.MaxReassembly < 1 || o.MaxOOOSegments < 1 {
 		return flagErrorf("--max-conns, --max-reassembly and --max-ooo-segments must be positive")
 	}
-	return nil
+	return o.proxyOptions.validate()
 }
 
 func (o *OutputOptions) timelineOptions() timeline.Options {

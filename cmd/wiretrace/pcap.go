@@ -112,7 +112,8 @@ func runPcap(ctx context.Context, opts *PcapOptions) error {
 	if err != nil {
 		return err
 	}
-	b := timeline.New(opts.Output.timelineOptions(), out)
+	links := opts.Output.proxyLinker(out)
+	b := timeline.New(opts.Output.timelineOptions(), links)
 
 	var bar *progressBar
 	if p, ok := src.(capture.Progress); ok && opts.Progress && ios.Progress() {
@@ -122,7 +123,7 @@ func runPcap(ctx context.Context, opts *PcapOptions) error {
 	if bar != nil {
 		bar.stop()
 	}
-	closeErr := b.Close()
+	closeErr := errors.Join(b.Close(), links.Close())
 	outErr := out.close()
 	reportSkipped(ios, b.Stats())
 	var warn *capture.FileError
