@@ -356,4 +356,3 @@ func (l *lockedBuffer) bytes() []byte {
 	defer l.mu.Unlock()
 	return bytes.Clone(l.b.Bytes())
 }
-
