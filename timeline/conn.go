@@ -75,6 +75,17 @@ type conn struct {
 	// progress: stalls that overlap count once. holEnd is the latest end.
 	holTime time.Duration
 	holEnd  time.Time
+
+	// Head-of-line attribution (holstall.go): each direction's units,
+	// the unit being fed, the gaps the current segment filled, and the
+	// TCP stalls seen near the client and near the server.
+	hol        [2]holDir
+	feeding    decode.Dir
+	feedUnit   unitRec
+	hasStreams bool // an event carried a stream
+	stalls     []stall
+	scratch    []int64
+	holSides   [2]int
 }
 
 type heldChunk struct {
@@ -117,6 +128,9 @@ func (c *conn) tcpSegment(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet) 
 	c.packets[dir.Index()]++
 	c.b.seg = tcpflow.Segment{Frame: p.Frame, TS: p.TS, TCP: &pk.TCP, Payload: pk.Payload, PayloadLen: pk.PayloadLen}
 	c.tcp.Segment(dir, &c.b.seg, c.emit)
+	if len(c.stalls) > 0 {
+		c.flushStalls()
+	}
 }
 
 func (c *conn) udpDatagram(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet) {
@@ -178,6 +192,7 @@ func (c *conn) streamData(dir decode.Dir, data []byte, at decode.Position) {
 		switch {
 		case verdict == decode.Match:
 			c.app, c.appName, c.appState = s.New(), s.Name, appAttached
+			c.setUnits(s.Name)
 			held := c.sniffHeld
 			c.sniffHeld, c.sniffHeldLen, c.sniffBuf = nil, 0, [2][]byte{}
 			for _, h := range held {
@@ -220,8 +235,9 @@ func (c *conn) rawData(dir decode.Dir, data []byte, at decode.Position) {
 }
 
 // note follows an event, emitted or not, for the round-trip count, the
-// phases and the stall totals.
+// phases, the stall totals and the streams of the bytes being decoded.
 func (c *conn) note(e *decode.Event) {
+	c.noteStream(e)
 	c.observe(e)
 	c.phase.observe(e)
 	if e.Layer == decode.LayerAnalysis && e.Type == typeHOLStall {
@@ -258,9 +274,7 @@ func (c *conn) countStall(e *decode.Event) {
 }
 
 // appData feeds the attached decoder, disabling it if it fails or panics.
-func (c *conn) appData(dir decode.Dir, data []byte, at decode.Position) {
-	c.guard(at, func() error { return c.app.Data(dir, data, at, c.emit) })
-}
+func (c *conn) appData(dir decode.Dir, data []byte, at decode.Position) { c.feed(dir, data, at) }
 
 // guard runs a call into the application decoder. A panic or an error
 // becomes a decode-error event and the decoder is disabled for this
@@ -287,31 +301,20 @@ func (c *conn) guard(at decode.Position, call func() error) {
 	c.emit(e)
 }
 
-// GapFilled reports a head-of-line stall: bytes that arrived behind a hole
-// waited for it (tcpflow.Handler).
+// GapFilled notes a head-of-line stall: bytes that arrived behind a hole
+// waited for it (tcpflow.Handler). Its event goes out once the segment's
+// bytes are decoded, so that it can name the streams that waited.
 func (c *conn) GapFilled(dir decode.Dir, g *tcpflow.Gap) {
 	if g.Blocked == 0 {
 		return
 	}
-	d := g.Filled.Sub(g.Opened)
-	e := decode.NewEvent(g.FilledFrame, g.Filled, dir, decode.LayerAnalysis, typeHOLStall)
-	e.Len = int64(g.Blocked)
-	e.Info = decode.Info{
-		decode.String("scope", "connection"),
-		decode.String("start", g.Opened.UTC().Format(time.RFC3339Nano)),
-		decode.String("end", g.Filled.UTC().Format(time.RFC3339Nano)),
-		decode.Millis("duration_ms", d),
-		decode.Int("start_frame", g.OpenedFrame),
-		decode.Uint("gap_seq", g.Offset+1),
-		decode.Uint("gap_len", g.Len),
-		decode.Uint("blocked_bytes", g.Blocked),
-	}
-	c.emit(e)
+	c.stalls = append(c.stalls, stall{dir: dir, gap: *g})
 }
 
 // Skip tells the decoder that bytes will never arrive (tcpflow.Handler).
 func (c *conn) Skip(dir decode.Dir, s *tcpflow.Skip) {
 	at := decode.Position{Frame: s.Frame, TS: s.TS}
+	c.hol[dir.Index()].lose(s.Len)
 	switch c.appState {
 	case appAttached:
 		c.guard(at, func() error { c.app.Skip(dir, s.Len, at, c.emit); return nil })
@@ -329,6 +332,7 @@ func (c *conn) end(why endReason) {
 	at := decode.Position{Frame: c.lastFrame, TS: c.lastTS}
 	if c.tcp != nil {
 		c.tcp.End(c.lastFrame, c.lastTS)
+		c.flushStalls()
 	}
 	if c.appState == appAttached {
 		if c.dgram != nil {
@@ -369,6 +373,11 @@ func (c *conn) summary(why endReason) decode.Event {
 		decode.String("alpn", ""),
 		decode.Int("hol_stalls", int64(c.holStalls)),
 		decode.Millis("hol_stall_ms", c.holTime),
+	)
+	if p := c.capturePoint(); p != "" {
+		info = append(info, decode.String("capture_point", p))
+	}
+	info = append(info,
 		decode.Int("requests", 0),
 		decode.Uint("bytes_c2s", c.bytes[0]),
 		decode.Uint("bytes_s2c", c.bytes[1]),

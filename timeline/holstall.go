@@ -1,0 +1,302 @@
+package timeline
+
+import (
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/decode/tcpflow"
+)
+
+// Head-of-line stall attribution.
+//
+// A TCP hol-stall names the streams whose bytes waited behind the hole
+// (streams, the victims) and the streams that owned the missing bytes
+// (culprit_streams). Each direction remembers, for its most recent
+// maxUnits units of stream bytes that carried a stream, the unit's byte
+// range and stream; a stall's ranges are then looked up in that memory.
+// A unit is what the decoder completes at once: an HTTP/2 frame on h2c, a
+// TLS record on TLS (the streams of the HTTP/2 frames, or the HTTP/1.1
+// exchanges, its plaintext completed: record granularity), and for other
+// decoders the bytes since the last event that carried a stream. The
+// decoder is fed one unit end at a time, so that the events of one call
+// belong to the unit that ended there. Events carry the stream: HTTP/2's
+// stream ID, HTTP/1.1's exchange ordinal; stream 0 (the HTTP/2
+// connection) is not a stream here. The memory works the same for both
+// capture points: at the receiver the units complete while the hole's and
+// the held bytes are fed, at the sender they were decoded before the
+// acknowledgments showed the hole.
+
+// unitKind says how a direction's bytes divide into units.
+type unitKind uint8
+
+const (
+	// unitsEvents: the bytes between events that carried a stream.
+	unitsEvents unitKind = iota
+	// unitsTLS: TLS records (5-byte header, length in bytes 3-4).
+	unitsTLS
+	// unitsH2: HTTP/2 frames (9-byte header), after the client's
+	// 24-byte connection preface.
+	unitsH2
+)
+
+// maxUnits bounds the units each direction remembers.
+const maxUnits = 256
+
+// unitRec is a remembered unit: stream bytes [start, end) carried stream.
+type unitRec struct {
+	start, end uint64
+	stream     int64
+}
+
+// holDir is one direction's attribution state.
+type holDir struct {
+	kind unitKind
+	off  uint64 // stream offset of the next byte fed to the decoder
+	// start is where the current unit began; for unitsH2 stream is its
+	// stream once its header is complete (else NoValue).
+	start  uint64
+	hdr    [9]byte
+	nhdr   int
+	left   uint64 // body bytes of the current unit still to come
+	skip   int    // preface bytes still to pass
+	stream int64
+	broken bool // a hole lost the framing: units are events' again
+	marked bool // an event carried a stream during the last call
+
+	// units is a ring of remembered units, allocated with the first;
+	// head is the oldest once it is full.
+	units []unitRec
+	head  int
+}
+
+func (d *holDir) hdrLen() int {
+	if d.kind == unitsTLS {
+		return 5
+	}
+	return 9
+}
+
+// span returns how many of data's bytes to feed next: up to the end of
+// the current unit when it ends within data (ended), else all of them.
+func (d *holDir) span(data []byte) (n int, ended bool) {
+	if d.kind == unitsEvents || d.broken {
+		return len(data), false
+	}
+	for n < len(data) {
+		if d.skip > 0 {
+			k := min(d.skip, len(data)-n)
+			d.skip -= k
+			n += k
+			if d.skip == 0 {
+				return n, true // the preface is a unit of its own
+			}
+			continue
+		}
+		if hl := d.hdrLen(); d.nhdr < hl {
+			k := copy(d.hdr[d.nhdr:hl], data[n:])
+			d.nhdr += k
+			n += k
+			if d.nhdr < hl {
+				return n, false
+			}
+			if d.kind == unitsTLS {
+				d.left = uint64(d.hdr[3])<<8 | uint64(d.hdr[4])
+			} else {
+				d.left = uint64(d.hdr[0])<<16 | uint64(d.hdr[1])<<8 | uint64(d.hdr[2])
+				d.stream = int64(d.hdr[5]&0x7f)<<24 | int64(d.hdr[6])<<16 | int64(d.hdr[7])<<8 | int64(d.hdr[8])
+			}
+			if d.left == 0 {
+				return n, true
+			}
+			continue
+		}
+		k := min(d.left, uint64(len(data)-n))
+		d.left -= k
+		n += int(k)
+		return n, d.left == 0
+	}
+	return n, false
+}
+
+// advance moves past n fed bytes; ended says a unit ended there.
+func (d *holDir) advance(n int, ended bool) {
+	d.off += uint64(n)
+	if ended || (d.kind == unitsEvents || d.broken) && d.marked {
+		d.start, d.nhdr, d.stream = d.off, 0, decode.NoValue
+	}
+	d.marked = false
+}
+
+// lose accounts for n bytes that will never be fed: the framing is lost.
+func (d *holDir) lose(n uint64) {
+	d.off += n
+	d.start, d.nhdr, d.skip, d.stream, d.broken = d.off, 0, 0, decode.NoValue, true
+}
+
+// remember adds a unit that carried a stream, merging it with the newest
+// when that one is the same stream's and adjoins it.
+func (d *holDir) remember(u unitRec) {
+	d.marked = true
+	if n := len(d.units); n > 0 {
+		i := n - 1
+		if n == maxUnits {
+			i = (d.head + maxUnits - 1) % maxUnits
+		}
+		last := &d.units[i]
+		if last.stream == u.stream && u.start <= last.end && u.end >= last.start {
+			last.start, last.end = min(last.start, u.start), max(last.end, u.end)
+			return
+		}
+	}
+	if d.units == nil {
+		d.units = make([]unitRec, 0, maxUnits)
+	}
+	if len(d.units) < maxUnits {
+		d.units = append(d.units, u)
+		return
+	}
+	d.units[d.head] = u
+	d.head = (d.head + 1) % maxUnits
+}
+
+// streamsIn appends to dst the streams of the remembered units, and of
+// the unit in progress, that overlap [from, to).
+func (d *holDir) streamsIn(dst []int64, from, to uint64) []int64 {
+	if from >= to {
+		return dst
+	}
+	for _, u := range d.units {
+		if u.start < to && u.end > from {
+			dst = append(dst, u.stream)
+		}
+	}
+	if d.kind == unitsH2 && !d.broken && d.stream > 0 && d.nhdr == 9 && d.start < to && d.off > from {
+		dst = append(dst, d.stream) // a frame still incomplete
+	}
+	return dst
+}
+
+// setUnits chooses how the directions' bytes divide into units once the
+// decoder named name attached.
+func (c *conn) setUnits(name string) {
+	for i := range c.hol {
+		d := &c.hol[i]
+		d.stream = decode.NoValue
+		switch name {
+		case "tls":
+			d.kind = unitsTLS
+		case "http2":
+			d.kind = unitsH2
+			if i == decode.C2S.Index() {
+				d.skip = len("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+			}
+		}
+	}
+}
+
+// feed hands data to the attached decoder one unit end at a time, noting
+// which unit each call completes.
+func (c *conn) feed(dir decode.Dir, data []byte, at decode.Position) {
+	d := &c.hol[dir.Index()]
+	for len(data) > 0 && c.appState == appAttached {
+		n, ended := d.span(data)
+		piece := data[:n]
+		c.feeding, c.feedUnit = dir, unitRec{start: d.start, end: d.off + uint64(n)}
+		c.guard(at, func() error { return c.app.Data(dir, piece, at, c.emit) })
+		c.feeding = decode.DirNone
+		d.advance(n, ended)
+		data = data[n:]
+	}
+}
+
+// noteStream remembers the unit being fed when an event names a stream.
+func (c *conn) noteStream(e *decode.Event) {
+	if c.feeding == decode.DirNone || e.Stream <= 0 || e.Layer == decode.LayerAnalysis ||
+		e.Layer == decode.LayerConn || (e.Dir != c.feeding && e.Dir != decode.DirNone) {
+		return
+	}
+	c.hasStreams = true
+	u := c.feedUnit
+	u.stream = e.Stream
+	c.hol[c.feeding.Index()].remember(u)
+}
+
+// stall is a filled gap waiting for its held bytes to be decoded.
+type stall struct {
+	dir decode.Dir
+	gap tcpflow.Gap
+}
+
+// flushStalls emits the hol-stall events of the gaps filled by the last
+// segment, now that the bytes held behind them were decoded.
+func (c *conn) flushStalls() {
+	for i := range c.stalls {
+		c.emitStall(&c.stalls[i])
+	}
+	c.stalls = c.stalls[:0]
+}
+
+func (c *conn) emitStall(s *stall) {
+	g := &s.gap
+	d := &c.hol[s.dir.Index()]
+	gapEnd := g.Offset + g.Len
+	point, side := "receiver", s.dir == decode.S2C // the receiver of s2c is the client
+	if g.Downstream {
+		point, side = "sender", s.dir == decode.C2S
+	}
+	if side {
+		c.holSides[0]++
+	} else {
+		c.holSides[1]++
+	}
+	e := decode.NewEvent(g.FilledFrame, g.Filled, s.dir, decode.LayerAnalysis, typeHOLStall)
+	e.Len = int64(g.Blocked)
+	info := make(decode.Info, 0, 12)
+	info = append(info,
+		decode.String("scope", "connection"),
+		decode.String("start", g.Opened.UTC().Format(time.RFC3339Nano)),
+		decode.String("end", g.Filled.UTC().Format(time.RFC3339Nano)),
+		decode.Millis("duration_ms", g.Filled.Sub(g.Opened)),
+		decode.Int("start_frame", g.OpenedFrame),
+		decode.Uint("gap_seq", g.Offset+1),
+		decode.Uint("gap_len", g.Len),
+		decode.Uint("blocked_bytes", g.Blocked),
+	)
+	if c.hasStreams {
+		c.scratch = d.streamsIn(c.scratch[:0], gapEnd, gapEnd+g.Blocked)
+		info = append(info, decode.Strings("streams", streamList(c.scratch)))
+		c.scratch = d.streamsIn(c.scratch[:0], g.Offset, gapEnd)
+		info = append(info, decode.Strings("culprit_streams", streamList(c.scratch)))
+	}
+	info = append(info, decode.String("capture_point", point))
+	e.Info = info
+	c.emit(e)
+}
+
+// streamList sorts the streams and names each once.
+func streamList(ids []int64) []string {
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strconv.FormatInt(id, 10)
+	}
+	return out
+}
+
+// capturePoint says where the capture was taken as the stalls tell: near
+// the client (the sender of the client's lost data, the receiver of the
+// server's), near the server, or between them (stalls of both kinds).
+func (c *conn) capturePoint() string {
+	switch {
+	case c.holSides[0] > 0 && c.holSides[1] > 0:
+		return "middle"
+	case c.holSides[0] > 0:
+		return "client"
+	case c.holSides[1] > 0:
+		return "server"
+	}
+	return ""
+}

@@ -1,0 +1,236 @@
+package timeline
+
+import (
+	"bytes"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/wiretrace/wiretrace/decode"
+	"github.com/wiretrace/wiretrace/decode/stack"
+)
+
+// h2frame is a frame of a synthetic HTTP/2 stream and where it lies.
+type h2frame struct {
+	stream     uint32
+	start, end int // stream offsets
+}
+
+// h2Server returns the server's side of an h2c connection: SETTINGS, then
+// a response on each of streams, each body in frames of size bytes sent
+// round-robin (rounds of them), and where each frame lies.
+func h2Server(t *testing.T, streams []uint32, rounds, size int) ([]byte, []h2frame) {
+	t.Helper()
+	var buf bytes.Buffer
+	fr := http2.NewFramer(&buf, nil)
+	var frames []h2frame
+	mark := func(stream uint32, write func() error) {
+		start := buf.Len()
+		if err := write(); err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, h2frame{stream, start, buf.Len()})
+	}
+	mark(0, func() error { return fr.WriteSettings() })
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, s := range streams {
+		hb.Reset()
+		enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+		mark(s, func() error {
+			return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: s, BlockFragment: hb.Bytes(), EndHeaders: true})
+		})
+	}
+	body := bytes.Repeat([]byte("b"), size)
+	for r := range rounds {
+		for _, s := range streams {
+			mark(s, func() error { return fr.WriteData(s, r == rounds-1, body) })
+		}
+	}
+	return buf.Bytes(), frames
+}
+
+// h2Client returns the client's preface, SETTINGS and a GET on each stream.
+func h2Client(t *testing.T, streams []uint32) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	buf.WriteString(http2.ClientPreface)
+	fr := http2.NewFramer(&buf, nil)
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, s := range streams {
+		hb.Reset()
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "x"}, {":path", "/" + strconv.Itoa(int(s))}} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: s, BlockFragment: hb.Bytes(), EndHeaders: true, EndStream: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes()
+}
+
+// streamsOver lists the streams (not 0) of the frames overlapping [from, to).
+func streamsOver(frames []h2frame, from, to int) string {
+	var ids []int
+	for _, f := range frames {
+		if f.stream != 0 && f.start < to && f.end > from {
+			ids = append(ids, int(f.stream))
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var s []string
+	for _, id := range ids {
+		s = append(s, strconv.Itoa(id))
+	}
+	return strings.Join(s, ",")
+}
+
+var sackPermOpt = []layers.TCPOption{{OptionType: layers.TCPOptionKindSACKPermitted, OptionLength: 2}}
+
+// sackOpt is a SACK option with one block of server sequence numbers.
+func sackOpt(left, right uint32) []layers.TCPOption {
+	d := []byte{byte(left >> 24), byte(left >> 16), byte(left >> 8), byte(left), byte(right >> 24), byte(right >> 16), byte(right >> 8), byte(right)}
+	return []layers.TCPOption{{OptionType: layers.TCPOptionKindNop}, {OptionType: layers.TCPOptionKindNop},
+		{OptionType: layers.TCPOptionKindSACK, OptionLength: 10, OptionData: d}}
+}
+
+// TestHOLStallAttribution loses one segment of an h2c response burst and
+// checks the stall's victims and culprits, seen from either end.
+func TestHOLStallAttribution(t *testing.T) {
+	streams := []uint32{1, 3, 5, 7, 9}
+	req := h2Client(t, streams)
+	const mss = 1000
+	tests := []struct {
+		name     string
+		size     int    // DATA frame payload
+		lost     int    // chunk lost downstream of the server
+		at       string // capture point: "client" or "server"
+		spurious bool   // the "retransmission" was not needed
+	}{
+		{name: "receiver: middle segment", size: 700, lost: 4, at: "client"},
+		{name: "receiver: second segment", size: 700, lost: 1, at: "client"},
+		{name: "receiver: inside one large frame", size: 2500, lost: 5, at: "client"},
+		{name: "receiver: last segment but one", size: 2500, lost: 36, at: "client"},
+		{name: "sender: middle segment", size: 700, lost: 4, at: "server"},
+		{name: "sender: second segment", size: 700, lost: 1, at: "server"},
+		{name: "sender: inside one large frame", size: 2500, lost: 5, at: "server"},
+		{name: "sender: spurious retransmission", size: 700, lost: 4, at: "server", spurious: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, frames := h2Server(t, streams, 3, tt.size)
+			var chunks [][2]int
+			for off := 0; off < len(resp); off += mss {
+				chunks = append(chunks, [2]int{off, min(off+mss, len(resp))})
+			}
+			if tt.lost >= len(chunks)-1 {
+				t.Fatalf("lost chunk %d of %d", tt.lost, len(chunks))
+			}
+			pkts := tcpConn(0, cli, srv)
+			pkts[0].opts, pkts[1].opts = sackPermOpt, sackPermOpt
+			pkts = append(pkts, tpkt{at: ms(12), src: cli, dst: srv, flags: "PA", seq: cISN + 1, ack: sISN + 1, payload: req})
+			cAck := cISN + 1 + uint32(len(req))
+			seq := func(off int) uint32 { return sISN + 1 + uint32(off) }
+			data := func(i int, at float64) tpkt {
+				c := chunks[i]
+				return tpkt{at: ms(at), src: srv, dst: cli, flags: "PA", seq: seq(c[0]), ack: cAck, payload: resp[c[0]:c[1]]}
+			}
+			lost := chunks[tt.lost]
+			for i := range chunks {
+				if i != tt.lost || tt.at == "server" || tt.spurious {
+					pkts = append(pkts, data(i, 20+float64(i)*0.1))
+				}
+			}
+			if tt.spurious {
+				pkts = append(pkts, tpkt{at: ms(30), src: cli, dst: srv, flags: "A", seq: cAck, ack: seq(len(resp))})
+				pkts = append(pkts, data(tt.lost, 250))
+			} else {
+				// The client's ACKs: a hole from the lost segment.
+				for i := tt.lost + 1; i < len(chunks); i++ {
+					pkts = append(pkts, tpkt{at: ms(30 + float64(i)*0.1), src: cli, dst: srv, flags: "A", seq: cAck, ack: seq(lost[0]),
+						opts: sackOpt(seq(lost[1]), seq(chunks[i][1]))})
+				}
+				pkts = append(pkts, data(tt.lost, 50))
+				pkts = append(pkts, tpkt{at: ms(60), src: cli, dst: srv, flags: "A", seq: cAck, ack: seq(len(resp))})
+			}
+			reg := stack.Registry(stack.Options{})
+			rec := run(t, Options{Registry: reg}, pkts)
+			stalls := rec.ofType("hol-stall")
+			if tt.spurious {
+				if len(stalls) != 0 {
+					t.Fatalf("hol-stall events = %d after a spurious retransmission; want 0", len(stalls))
+				}
+				return
+			}
+			if len(stalls) != 1 {
+				t.Fatalf("hol-stall events = %d; want 1", len(stalls))
+			}
+			e := stalls[0]
+			point := map[string]string{"client": "receiver", "server": "sender"}[tt.at]
+			wantVictims := streamsOver(frames, lost[1], len(resp))
+			wantCulprits := streamsOver(frames, lost[0], lost[1])
+			got := map[string]string{}
+			for _, k := range []string{"streams", "culprit_streams", "capture_point", "gap_seq", "gap_len", "blocked_bytes"} {
+				got[k] = infoString(e.Info, k)
+			}
+			want := map[string]string{
+				"streams": wantVictims, "culprit_streams": wantCulprits, "capture_point": point,
+				"gap_seq": strconv.Itoa(lost[0] + 1), "gap_len": strconv.Itoa(lost[1] - lost[0]),
+				"blocked_bytes": strconv.Itoa(len(resp) - lost[1]),
+			}
+			for k, w := range want {
+				if g := got[k]; g != w {
+					t.Errorf("%s = %s; want %s", k, got[k], w)
+				}
+			}
+			sum := rec.summaries()[1]
+			if got := infoString(sum.Info, "capture_point"); got != tt.at {
+				t.Errorf("summary capture_point = %s; want %s", got, tt.at)
+			}
+			if got := infoString(sum.Info, "hol_stalls"); got != "1" {
+				t.Errorf("summary hol_stalls = %s; want 1", got)
+			}
+			// The stall follows the events of the bytes it released.
+			last := -1
+			for i, ev := range rec.events {
+				if ev.Layer == decode.LayerHTTP2 && ev.Dir == decode.S2C {
+					last = i
+				}
+			}
+			if idx := slices.IndexFunc(rec.events, func(r recEvent) bool { return r.Type == "hol-stall" }); point == "receiver" && idx < last {
+				t.Errorf("hol-stall is event %d, before the last released HTTP/2 event %d", idx, last)
+			}
+		})
+	}
+}
+
+// Without streams (raw bytes, or TLS without keys) the stall has no
+// stream lists.
+func TestHOLStallNoStreams(t *testing.T) {
+	pkts := append(tcpConn(0, cli, srv),
+		tpkt{at: ms(20), src: srv, dst: cli, flags: "PA", seq: sISN + 1 + 100, ack: cISN + 1, payload: make([]byte, 50)},
+		tpkt{at: ms(45), src: srv, dst: cli, flags: "PA", seq: sISN + 1, ack: cISN + 1, payload: make([]byte, 100)})
+	rec := run(t, Options{Registry: stack.Registry(stack.Options{})}, pkts)
+	stalls := rec.ofType("hol-stall")
+	if len(stalls) != 1 {
+		t.Fatalf("hol-stall events = %d; want 1", len(stalls))
+	}
+	for _, k := range []string{"streams", "culprit_streams"} {
+		if stalls[0].Info.Has(k) {
+			t.Errorf("%s present without streams: %v", k, stalls[0].Info)
+		}
+	}
+	if got := infoString(stalls[0].Info, "capture_point"); got != "receiver" {
+		t.Errorf("capture_point = %s; want receiver", got)
+	}
+}
