@@ -141,7 +141,7 @@ func runLive(ctx context.Context, opts *LiveOptions) error {
 		return nil
 	}
 
-	out, err := newOutputs(ios, &opts.Output, true)
+	out, err := newOutputs(ios, &opts.Output, true, "wiretrace live -i "+opts.Iface)
 	if err != nil {
 		return err
 	}

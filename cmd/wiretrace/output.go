@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -13,6 +15,7 @@ import (
 	"github.com/wiretrace/wiretrace/decode/tcpflow"
 	"github.com/wiretrace/wiretrace/internal/iostreams"
 	"github.com/wiretrace/wiretrace/render/jsonl"
+	"github.com/wiretrace/wiretrace/render/qlog"
 	"github.com/wiretrace/wiretrace/render/svg"
 	"github.com/wiretrace/wiretrace/render/text"
 	"github.com/wiretrace/wiretrace/timeline"
@@ -21,6 +24,7 @@ import (
 // OutputOptions are the output and decoding flags shared by pcap and live.
 type OutputOptions struct {
 	Format    string
+	QlogDir   string
 	SVG       bool
 	OutDir    string
 	Segments  bool
@@ -42,10 +46,11 @@ type OutputOptions struct {
 	proxyOptions
 }
 
-var formats = []string{"text", "json"}
+var formats = []string{"text", "json", "qlog"}
 
 func addOutputFlags(fs *pflag.FlagSet, o *OutputOptions) {
-	fs.StringVar(&o.Format, "format", "text", "output format: text or json (JSON Lines, see docs/events.md)")
+	fs.StringVar(&o.Format, "format", "text", "output format: text, json (JSON Lines, see docs/events.md) or qlog (QUIC connections as one JSON-SEQ qlog trace, for qvis)")
+	fs.StringVar(&o.QlogDir, "qlog-dir", "", "write each QUIC connection's qlog trace (JSON-SEQ) to DIR/conn-N.sqlog")
 	fs.BoolVar(&o.SVG, "svg", false, "write one SVG sequence diagram per connection into the -o directory")
 	fs.StringVarP(&o.OutDir, "output-dir", "o", ".", "directory for --svg files")
 	fs.BoolVar(&o.Segments, "segments", false, "also show plain TCP data/ACK segments and UDP datagrams")
@@ -65,7 +70,7 @@ func (o *OutputOptions) validate(fs *pflag.FlagSet) error {
 		ok = ok || o.Format == f
 	}
 	if !ok {
-		return flagErrorf("--format %q: want one of text, json", o.Format)
+		return flagErrorf("--format %q: want one of %s", o.Format, strings.Join(formats, ", "))
 	}
 	if fs.Changed("output-dir") && !o.SVG {
 		return flagErrorf("-o/--output-dir is for --svg output; add --svg")
@@ -140,18 +145,31 @@ type svgWriter interface {
 	Paths() []string
 }
 
+// renderer is one output: a timeline sink that buffers and can be flushed
+// (live captures) and closed.
+type renderer interface {
+	timeline.Sink
+	Flush() error
+	Close() error
+}
+
+// flushCloser adapts a writer whose Close is its Flush.
+type flushCloser struct{ *jsonl.Writer }
+
+func (f flushCloser) Close() error { return f.Flush() }
+
 // outputs fans events out to the chosen renderers.
 type outputs struct {
-	ios   *iostreams.Streams
-	text  *text.Writer
-	json  *jsonl.Writer
-	svg   svgWriter
-	count int64
+	ios       *iostreams.Streams
+	renderers []renderer
+	svg       svgWriter
+	qlogPaths []string // files written for --qlog-dir
+	count     int64
 }
 
 // newOutputs opens the renderers. stream selects the line-per-event text
-// layout of live captures.
-func newOutputs(ios *iostreams.Streams, o *OutputOptions, stream bool) (*outputs, error) {
+// layout of live captures; title names the input (qlog's trace title).
+func newOutputs(ios *iostreams.Streams, o *OutputOptions, stream bool, title string) (*outputs, error) {
 	out := &outputs{ios: ios}
 	if o.SVG {
 		if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
@@ -159,14 +177,26 @@ func newOutputs(ios *iostreams.Streams, o *OutputOptions, stream bool) (*outputs
 		}
 		out.svg = svg.NewDirWriter(o.OutDir)
 	}
-	// With --svg, stdout lists the files written unless a format was asked
-	// for explicitly.
-	if !o.SVG || o.formatSet {
+	if o.QlogDir != "" {
+		if err := os.MkdirAll(o.QlogDir, 0o755); err != nil {
+			return nil, fmt.Errorf("--qlog-dir: %w", err)
+		}
+		out.renderers = append(out.renderers, qlog.NewPerConnection(func(c *timeline.Conn) (io.WriteCloser, error) {
+			path := filepath.Join(o.QlogDir, fmt.Sprintf("conn-%d.sqlog", c.ID))
+			out.qlogPaths = append(out.qlogPaths, path)
+			return os.Create(path)
+		}, title))
+	}
+	// With --svg or --qlog-dir, stdout lists the files written unless a
+	// format was asked for explicitly.
+	if (!o.SVG && o.QlogDir == "") || o.formatSet {
 		switch o.Format {
 		case "json":
-			out.json = jsonl.New(ios.Out)
+			out.renderers = append(out.renderers, flushCloser{jsonl.New(ios.Out)})
+		case "qlog":
+			out.renderers = append(out.renderers, qlog.New(ios.Out, title))
 		default:
-			out.text = text.New(ios.Out, text.Options{Color: ios.Color(), Stream: stream, NoCollapse: o.All})
+			out.renderers = append(out.renderers, text.New(ios.Out, text.Options{Color: ios.Color(), Stream: stream, NoCollapse: o.All}))
 		}
 	}
 	return out, nil
@@ -175,13 +205,8 @@ func newOutputs(ios *iostreams.Streams, o *OutputOptions, stream bool) (*outputs
 // Event implements timeline.Sink.
 func (o *outputs) Event(ev *timeline.Event) error {
 	o.count++
-	if o.text != nil {
-		if err := o.text.Event(ev); err != nil {
-			return err
-		}
-	}
-	if o.json != nil {
-		if err := o.json.Event(ev); err != nil {
+	for _, r := range o.renderers {
+		if err := r.Event(ev); err != nil {
 			return err
 		}
 	}
@@ -195,13 +220,10 @@ func (o *outputs) Event(ev *timeline.Event) error {
 
 // flush pushes buffered output to the terminal or pipe (live capture).
 func (o *outputs) flush() error {
-	if o.text != nil {
-		if err := o.text.Flush(); err != nil {
+	for _, r := range o.renderers {
+		if err := r.Flush(); err != nil {
 			return err
 		}
-	}
-	if o.json != nil {
-		return o.json.Flush()
 	}
 	return nil
 }
@@ -214,19 +236,18 @@ func (o *outputs) close() error {
 			first = err
 		}
 	}
-	if o.text != nil {
-		keep(o.text.Close())
+	for _, r := range o.renderers {
+		keep(r.Close())
 	}
-	if o.json != nil {
-		keep(o.json.Flush())
-	}
+	var paths []string
 	if o.svg != nil {
 		keep(o.svg.Close())
-		for _, p := range o.svg.Paths() {
-			if _, err := fmt.Fprintln(o.ios.Out, p); err != nil {
-				keep(err)
-				break
-			}
+		paths = o.svg.Paths()
+	}
+	for _, p := range append(paths, o.qlogPaths...) {
+		if _, err := fmt.Fprintln(o.ios.Out, p); err != nil {
+			keep(err)
+			break
 		}
 	}
 	return first

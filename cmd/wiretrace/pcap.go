@@ -108,7 +108,7 @@ func runPcap(ctx context.Context, opts *PcapOptions) error {
 		src = capture.Merge(sources)
 	}
 
-	out, err := newOutputs(ios, &opts.Output, false)
+	out, err := newOutputs(ios, &opts.Output, false, "wiretrace "+strings.Join(opts.Files, " "))
 	if err != nil {
 		return err
 	}
