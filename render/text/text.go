@@ -326,7 +326,73 @@ func (t *Writer) appendLine(b []byte, ev *timeline.Event, tagged bool) []byte {
 	for len(b) > 0 && b[len(b)-1] == ' ' {
 		b = b[:len(b)-1] // the name column's padding, when nothing follows
 	}
-	return append(b, '\n')
+	b = append(b, '\n')
+	if ev.Layer == decode.LayerAnalysis && ev.Type == typeHOLStall {
+		if note := holNote(ev); note != "" {
+			if tagged {
+				b = append(b, spaces(5)...)
+			}
+			b = append(b, spaces(timeWidth+frameWidth+3)...)
+			b = t.style(b, dim, note)
+			b = append(b, '\n')
+		}
+	}
+	return b
+}
+
+const typeHOLStall decode.Type = "hol-stall"
+
+// holNote explains a TCP head-of-line stall in words: "streams 3, 5, 9
+// waited 212 ms for a lost segment of stream 7". Victims that were also
+// culprits are not repeated; without stream information the bytes that
+// waited stand in for the streams.
+func holNote(ev *timeline.Event) string {
+	in := ev.Info
+	if f, _ := in.Get("scope"); f.Str != "connection" {
+		return ""
+	}
+	d, ok := in.Get("duration_ms")
+	if !ok {
+		return ""
+	}
+	victims, _ := in.Get("streams")
+	culprits, _ := in.Get("culprit_streams")
+	var others []string
+	for _, v := range victims.Strs {
+		if !slices.Contains(culprits.Strs, v) {
+			others = append(others, v)
+		}
+	}
+	lost := "a lost segment"
+	var who string
+	switch {
+	case len(others) > 0:
+		who = streamNames(others)
+		if len(culprits.Strs) > 0 {
+			lost += " of " + streamNames(culprits.Strs)
+		}
+	case len(culprits.Strs) > 0:
+		who = streamNames(culprits.Strs)
+		lost += " of its own"
+		if len(culprits.Strs) > 1 {
+			lost = "a lost segment of their own"
+		}
+	default:
+		who = formatBytes(max(ev.Len, 0))
+	}
+	note := who + " waited " + formatDuration(d.Duration()) + " for " + lost
+	if f, _ := in.Get("capture_point"); f.Str == "sender" {
+		note += " (lost after the capture point: the receiver's ACKs show the hole)"
+	}
+	return note
+}
+
+// streamNames lists stream IDs as "stream 7" or "streams 3, 5, 9".
+func streamNames(ids []string) string {
+	if len(ids) == 1 {
+		return "stream " + Sanitize(ids[0])
+	}
+	return "streams " + Sanitize(strings.Join(ids, ", "))
 }
 
 // hiddenKeys are Info fields the text view leaves out because the line

@@ -3,6 +3,7 @@ package text
 import (
 	"bytes"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,5 +136,54 @@ func TestSanitize(t *testing.T) {
 		decode.String("sni", "\x1b[31mevil")), summary(2, 1))
 	if strings.ContainsAny(got, "\x1b\x07") {
 		t.Errorf("control characters from the wire reached the terminal: %q", got)
+	}
+}
+
+func TestHOLStallNote(t *testing.T) {
+	stall := func(info ...decode.Field) timeline.Event {
+		e := ev(7, 250, decode.S2C, decode.LayerAnalysis, "hol-stall",
+			append([]decode.Field{decode.String("scope", "connection"), decode.Millis("duration_ms", 212*time.Millisecond)}, info...)...)
+		e.Len = 2900
+		return e
+	}
+	tests := []struct {
+		name string
+		ev   timeline.Event
+		want string // the explanation line, trimmed; "" for none
+	}{
+		{"victims and a culprit", stall(decode.Strings("streams", []string{"3", "5", "7", "9"}), decode.Strings("culprit_streams", []string{"7"}),
+			decode.String("capture_point", "receiver")),
+			"streams 3, 5, 9 waited 212 ms for a lost segment of stream 7"},
+		{"one victim, two culprits", stall(decode.Strings("streams", []string{"3"}), decode.Strings("culprit_streams", []string{"5", "7"})),
+			"stream 3 waited 212 ms for a lost segment of streams 5, 7"},
+		{"its own", stall(decode.Strings("streams", []string{"7"}), decode.Strings("culprit_streams", []string{"7"})),
+			"stream 7 waited 212 ms for a lost segment of its own"},
+		{"culprit unknown", stall(decode.Strings("streams", []string{"3", "5"}), decode.Strings("culprit_streams", nil)),
+			"streams 3, 5 waited 212 ms for a lost segment"},
+		{"no streams", stall(decode.String("capture_point", "receiver")),
+			"2.8 KiB waited 212 ms for a lost segment"},
+		{"sender side", stall(decode.Strings("streams", []string{"1"}), decode.Strings("culprit_streams", []string{"3"}), decode.String("capture_point", "sender")),
+			"stream 1 waited 212 ms for a lost segment of stream 3 (lost after the capture point: the receiver's ACKs show the hole)"},
+		{"QUIC stream stall: no note", ev(7, 250, decode.S2C, decode.LayerAnalysis, "hol-stall", decode.String("scope", "stream"),
+			decode.Millis("duration_ms", time.Millisecond)), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, opts := range []Options{{}, {Stream: true}} {
+				got := render(t, opts, tt.ev, summary(9, 300))
+				lines := strings.Split(got, "\n")
+				i := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "analysis hol-stall") })
+				if i < 0 {
+					t.Fatalf("no hol-stall line:\n%s", got)
+				}
+				note := ""
+				if next := strings.TrimSpace(lines[i+1]); !strings.Contains(next, "summary:") {
+					note = next
+				}
+				if note != tt.want {
+					t.Errorf("stream=%v: note = %q; want %q\n%s", opts.Stream, note, tt.want, got)
+				}
+			}
+		})
 	}
 }
