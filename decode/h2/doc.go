@@ -107,7 +107,9 @@
 // stalls are reported separately, so one frame may start both. Times are
 // those of the capture point: captured at the sender, duration_ms is how
 // long it waited; at the receiver it is shorter by about a round trip (the
-// DATA's way there and the update's way back).
+// DATA's way there and the update's way back), and a stall shorter than
+// that can go unseen: an update the receiver sent before the exhausting
+// DATA reached it is counted first there.
 //
 // # Exchanges
 //

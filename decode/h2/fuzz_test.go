@@ -54,7 +54,7 @@ func FuzzFrames(f *testing.F) {
 	for _, c := range connSeeds(f) {
 		f.Add(c[0], c[1], uint16(len(c[0])/2))
 	}
-	for _, s := range []*script{allFrames(), continuationScript(), flowScript()} {
+	for _, s := range []*script{allFrames(), continuationScript(), flowScript(), stallScript()} {
 		c := s.stream(decode.C2S)
 		f.Add(c[len(http2.ClientPreface):], s.stream(decode.S2C), uint16(100))
 	}
@@ -64,6 +64,9 @@ func FuzzFrames(f *testing.F) {
 		check := func(e decode.Event) {
 			if e.Len > total {
 				t.Fatalf("%s: len beyond the input's %d bytes", line(e), total)
+			}
+			if w, ok := e.Info.Get("window"); e.Type == TypeFlowControlStall && (!ok || w.Int > 0) {
+				t.Fatalf("%s: a stall with the window open", line(e))
 			}
 		}
 		whole := feedFuzz(c2s, s2c, len(c2s), len(s2c), check)

@@ -177,3 +177,15 @@ func TestFlowControlStall(t *testing.T) {
 		})
 	}
 }
+
+// stallScript has a stream stall and a connection stall, for the fuzz
+// seeds: the client fills stream 1's window and the connection's, the
+// server reopens them one after the other.
+func stallScript() *script {
+	s := newScript().preface()
+	for _, st := range []func(s *script){post(1), fill(1, false, 65535), windowUpdate(decode.S2C, 1, 100),
+		windowUpdate(decode.S2C, 0, 100), data(decode.C2S, 1, true, 100)} {
+		st(s)
+	}
+	return s
+}
