@@ -89,6 +89,8 @@ func FuzzShort(f *testing.F) {
 	f.Add(uint8(2), encStream(0, 0, "hello", true), uint32(77), true, uint16(9))
 	f.Add(uint8(1), append(encStream(4, 10, "later", false), encStream(4, 0, "0123456789", false)...), uint32(1<<20), false, uint16(30))
 	f.Add(uint8(2), append(encReset(8, 3), encStream(8, 0, "abc", true)...), uint32(5), true, uint16(1))
+	// NEW_CONNECTION_ID seq 1, retire 0, ID 09090909, reset token.
+	f.Add(uint8(0), append([]byte{0x18, 1, 0, 4, 9, 9, 9, 9}, make([]byte, 16)...), uint32(3), false, uint16(2))
 	f.Fuzz(func(t *testing.T, si uint8, payload []byte, pn uint32, phase bool, flip uint16) {
 		if len(payload) < 4 || len(payload) > 1500 {
 			return
@@ -117,6 +119,15 @@ func FuzzShort(f *testing.F) {
 		}
 		if d.streams.buffered < 0 || d.streams.buffered > 128 {
 			t.Fatalf("%d bytes buffered past the cap", d.streams.buffered)
+		}
+		// Connection IDs the payload issued may claim other flows.
+		for _, b := range [][]byte{pkt, payload, append([]byte{0x40}, payload...)} {
+			if dir, _, ok := d.ClaimPath(b); ok != (dir != decode.DirNone) {
+				t.Fatalf("ClaimPath: %v, %v", dir, ok)
+			}
+		}
+		if len(d.ids.known[0]) > maxKnownCIDs || len(d.ids.known[1]) > maxKnownCIDs {
+			t.Fatalf("%d and %d connection IDs kept", len(d.ids.known[0]), len(d.ids.known[1]))
 		}
 		bad := bytes.Clone(pkt)
 		bad[int(flip)%len(bad)] ^= 0x40
