@@ -47,8 +47,15 @@
 //   - both ended (their summaries were seen) and F had no L7 link;
 //   - B's first packet came after F's and before F's end, and B goes to
 //     another server;
-//   - the streams have the same length each way (the summaries'
-//     bytes_c2s and bytes_s2c, F's client bytes more than zero);
+//   - the summaries name the same protocol stack (the same bytes decode
+//     alike);
+//   - the relayed streams are what was sent, or cut short at the end by at
+//     most max(64 bytes, 1/16 of the stream): B's client bytes against F's,
+//     F's server bytes against B's (bytes_c2s and bytes_s2c of the
+//     summaries; F's client bytes more than zero). Relays drop a last
+//     close_notify sent after the other side closed;
+//   - the first decoded message each way is causal: the client's is seen on
+//     B no earlier than on F, the server's on F no earlier than on B;
 //   - F and B both have a TLS ClientHello with the same length, SNI, JA3
 //     and JA4, or neither has one;
 //   - addresses: with Options.Proxies, as for L7; without, B's client
@@ -74,7 +81,9 @@
 // exchange duration), back_connect_ms (for a new back connection: its
 // first packet to its request). L4 ones carry front, back, mode,
 // back_conn ("new"), evidence ("tls-hello", "address", "proxy-option",
-// "bytes"), sni (when TLS), bytes_c2s, bytes_s2c, connect_ms (F's first
+// then "bytes" for equal streams or "bytes-prefix"), sni (when TLS),
+// bytes_c2s, bytes_s2c (F's), back_bytes_c2s, back_bytes_s2c (B's, when
+// they differ), connect_ms (F's first
 // packet to B's), to_back_ms and from_back_ms (the first decoded message
 // each way: the client's on F to B, the server's on B to F, when decoded
 // on both), requests (exchanges decoded on F, when any).

@@ -53,7 +53,30 @@ const (
 	evidenceAddress = "address"      // the front's server opened the back
 	evidenceHello   = "tls-hello"
 	evidenceBytes   = "bytes"
+	evidencePrefix  = "bytes-prefix" // one side's stream cut short
 )
+
+// relayed reports whether a stream of got bytes can be the relay of one
+// of sent bytes: the same, or cut short at the end by at most
+// max(64, sent/16) bytes (a relay that closes one side before forwarding
+// the other's last bytes: a TLS close_notify sent after the server
+// closed, a reset).
+func relayed(sent, got uint64) bool {
+	if got > sent {
+		return false
+	}
+	return sent-got <= max(64, sent/16)
+}
+
+// causal reports whether b's first decoded messages can be relays of f's:
+// the client's reached b no earlier than f, the server's reached f no
+// earlier than b (where both legs had one).
+func causal(f, b *connRec) bool {
+	if !f.firstMsg[0].IsZero() && !b.firstMsg[0].IsZero() && b.firstMsg[0].Before(f.firstMsg[0]) {
+		return false
+	}
+	return f.firstMsg[1].IsZero() || b.firstMsg[1].IsZero() || !f.firstMsg[1].Before(b.firstMsg[1])
+}
 
 // addrRule says what the addresses tell about front f and back b: the
 // evidence, or "" when they cannot be linked by address.
@@ -112,7 +135,8 @@ func (l *Linker) l4Find(f *connRec, force bool) (back *connRec, evidence []strin
 			}
 			return nil, nil, true
 		}
-		if b.bytes != f.bytes {
+		if b.protocol != f.protocol || !causal(f, b) ||
+			!relayed(f.bytes[0], b.bytes[0]) || !relayed(b.bytes[1], f.bytes[1]) {
 			continue
 		}
 		if f.hello != "" {
@@ -121,7 +145,10 @@ func (l *Linker) l4Find(f *connRec, force bool) (back *connRec, evidence []strin
 		if rule != evidenceHello {
 			evidence = append(evidence, rule)
 		}
-		return b, append(evidence, evidenceBytes), false
+		if b.bytes == f.bytes {
+			return b, append(evidence, evidenceBytes), false
+		}
+		return b, append(evidence, evidencePrefix), false
 	}
 	return nil, nil, false
 }
@@ -140,9 +167,11 @@ func (l *Linker) emitL4(f, b *connRec, evidence []string, sum *timeline.Event) {
 	if f.hello != "" {
 		info = append(info, decode.String("sni", f.sni))
 	}
+	info = append(info, decode.Uint("bytes_c2s", f.bytes[0]), decode.Uint("bytes_s2c", f.bytes[1]))
+	if b.bytes != f.bytes {
+		info = append(info, decode.Uint("back_bytes_c2s", b.bytes[0]), decode.Uint("back_bytes_s2c", b.bytes[1]))
+	}
 	info = append(info,
-		decode.Uint("bytes_c2s", f.bytes[0]),
-		decode.Uint("bytes_s2c", f.bytes[1]),
 		decode.Millis("connect_ms", b.conn.FirstTS.Sub(f.conn.FirstTS)))
 	if !f.firstMsg[0].IsZero() && !b.firstMsg[0].IsZero() {
 		info = append(info, decode.Millis("to_back_ms", b.firstMsg[0].Sub(f.firstMsg[0])))

@@ -98,6 +98,7 @@ type connRec struct {
 	bytes    [2]uint64
 	hello    string // ClientHello identity: length, SNI, JA3, JA4
 	sni      string
+	protocol string // the summary's
 	firstMsg [2]time.Time // first decoded message each way
 	requests int
 	l7Front  bool // linked as the front of an L7 request
@@ -251,6 +252,9 @@ func (l *Linker) summary(r *connRec, ev *timeline.Event) {
 	}
 	if f, ok := ev.Info.Get("bytes_s2c"); ok {
 		r.bytes[1] = uint64(f.Int)
+	}
+	if f, ok := ev.Info.Get("protocol"); ok {
+		r.protocol = f.Str
 	}
 	l.ended = append(l.ended, r)
 	back, evidence, wait := l.l4Find(r, false)

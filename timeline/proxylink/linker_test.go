@@ -197,7 +197,18 @@ func TestLinker(t *testing.T) {
 		"1 proxy-link front=1 back=2 mode=l4 back_conn=new evidence=tls-hello,bytes sni=a.test bytes_c2s=700 bytes_s2c=4000 connect_ms=0.3 to_back_ms=0.2",
 		"1 summary"}
 	l4bytes := []timeline.Event{hello(l4f, 0.2, "a.test"), hello(l4bOther, 0.4, "a.test"),
-		summary(l4bOther, 4.9, 700, 4001), summary(l4f, 5, 700, 4000)}
+		summary(l4bOther, 4.9, 700, 3900), summary(l4f, 5, 700, 4000)}
+	// The client's last 24 bytes (a close_notify after the server had
+	// closed) never reached the back connection: a prefix, still linked.
+	l4prefix := []timeline.Event{hello(l4f, 0.2, "a.test"), hello(l4b, 0.4, "a.test"),
+		summary(l4b, 4.9, 676, 4000), summary(l4f, 5, 700, 4000)}
+	l4prefixWant := []string{"1 ClientHello", "2 ClientHello", "2 summary",
+		"1 proxy-link front=1 back=2 mode=l4 back_conn=new evidence=tls-hello,address,bytes-prefix sni=a.test bytes_c2s=700 bytes_s2c=4000 back_bytes_c2s=676 back_bytes_s2c=4000 connect_ms=0.3 to_back_ms=0.2",
+		"1 summary"}
+	// Different decoders on the two legs: not a byte relay.
+	protoSum := summary(l4b, 4.9, 700, 4000)
+	protoSum.Info = append(protoSum.Info, decode.String("protocol", "http1"))
+	l4proto := []timeline.Event{protoSum, summary(l4f, 5, 700, 4000)}
 	// Different ClientHellos: no link even from the same host.
 	l4hello := []timeline.Event{hello(l4f, 0.2, "a.test"), hello(l4b, 0.4, "b.test"),
 		summary(l4b, 4.9, 700, 4000), summary(l4f, 5, 700, 4000)}
@@ -223,6 +234,8 @@ func TestLinker(t *testing.T) {
 		{"l4 tls", Options{}, l4, l4want},
 		{"l4 tls other address", Options{}, l4other, l4otherWant},
 		{"l4 bytes differ", Options{}, l4bytes, []string{"1 ClientHello", "2 ClientHello", "2 summary", "1 summary"}},
+		{"l4 prefix", Options{}, l4prefix, l4prefixWant},
+		{"l4 protocols differ", Options{}, l4proto, []string{"2 summary", "1 summary"}},
 		{"l4 hellos differ", Options{}, l4hello, []string{"1 ClientHello", "2 ClientHello", "2 summary", "1 summary"}},
 		{"l4 back open at close", Options{}, l4open, []string{"1 ClientHello", "2 ClientHello", "1 summary"}},
 	}
