@@ -98,7 +98,7 @@ type connRec struct {
 	bytes    [2]uint64
 	hello    string // ClientHello identity: length, SNI, JA3, JA4
 	sni      string
-	protocol string // the summary's
+	protocol string       // the summary's
 	firstMsg [2]time.Time // first decoded message each way
 	requests int
 	l7Front  bool // linked as the front of an L7 request

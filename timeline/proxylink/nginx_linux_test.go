@@ -339,8 +339,8 @@ func inputs(t *testing.T, proxyHost, frontPkts, backPkts []capture.Packet, proxy
 // link is a proxy-link event's essentials.
 type link struct {
 	mode, path, backConn string
-	front, back         *timeline.Conn
-	info                map[string]string
+	front, back          *timeline.Conn
+	info                 map[string]string
 }
 
 func links(evs []timeline.Event) []link {
