@@ -32,6 +32,11 @@
 //     separate front and back addresses; a client's own parallel
 //     requests never link).
 //
+// A front connection whose first request matches the first request of a
+// back connection opened before it came, in the same protocol and with the
+// same authority, looks like a byte relay (an L4 proxy of plain HTTP): it
+// gets no L7 links, and the L4 rules below decide at its end.
+//
 // Among the candidates, those with X's authority win, then the one with
 // the least slack (Y's start − X's start) + (X's end − Y's end), then the
 // earliest Y, then the lowest connection and stream numbers. Matching is

@@ -79,11 +79,26 @@ func (l *Linker) exchange(r *connRec, ev *timeline.Event) {
 		return
 	}
 	l.expire()
-	if y := l.bestBack(x); y != nil {
-		l.claim(y)
-		l.emitL7(x, y, decode.Position{Frame: ev.Frame, TS: ev.TS})
+	if r.relayTo == nil {
+		if y := l.bestBack(x); y != nil && looksRelayed(x, y) {
+			r.relayTo = y.rec
+		} else if y != nil {
+			l.claim(y)
+			l.emitL7(x, y, decode.Position{Frame: ev.Frame, TS: ev.TS})
+		}
 	}
 	l.keep(x)
+}
+
+// looksRelayed reports whether front exchange x and its back exchange y
+// look like one request relayed byte for byte (an L4 proxy of plain HTTP)
+// rather than re-issued: the first request on both connections, in the
+// same protocol, with the same authority, on a back connection opened
+// before the request came. Such a front connection gets no L7 links; the
+// L4 rules decide at its end.
+func looksRelayed(x, y *exchange) bool {
+	return x.layer == y.layer && isFirst(x) && isFirst(y) && x.authority == y.authority &&
+		!y.rec.conn.FirstTS.After(x.start)
 }
 
 // bestBack returns the back exchange for front exchange x, or nil (the

@@ -105,7 +105,8 @@ type connRec struct {
 	l7Back   bool // served an L7 request as the back
 	l4Front  bool
 	l4Back   bool
-	forgot   bool // dropped from the table
+	relayTo  *connRec // its first request looked relayed unchanged to this one
+	forgot   bool     // dropped from the table
 }
 
 // heldSummary is a front connection's summary waiting for a possible L4

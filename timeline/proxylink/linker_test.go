@@ -215,6 +215,25 @@ func TestLinker(t *testing.T) {
 	// A back connection that never ends: Close releases the summary.
 	l4open := []timeline.Event{hello(l4f, 0.2, "a.test"), hello(l4b, 0.4, "a.test"), summary(l4f, 5, 700, 4000)}
 
+	// Plain HTTP/1.1 through an L4 relay: the requests match, but the
+	// back connection was opened before the first request and carries
+	// the same bytes: one l4 link, no l7 ones.
+	rf := conn(1, cli1, "198.18.2.2:80", 0)
+	rb := conn(2, back1, "198.18.3.2:80", 0.2)
+	rfSum, rbSum := summary(rf, 5, 200, 900), summary(rb, 5.1, 200, 900)
+	rfSum.Info = append(rfSum.Info, decode.String("protocol", "http1"))
+	rbSum.Info = append(rbSum.Info, decode.String("protocol", "http1"))
+	relay := []timeline.Event{
+		exch(rb, decode.LayerHTTP1, 1, "GET", "a.test", "/1", 200, 1.1, 1.4, 1.5),
+		exch(rf, decode.LayerHTTP1, 1, "GET", "a.test", "/1", 200, 1, 1.5, 1.6),
+		exch(rb, decode.LayerHTTP1, 2, "GET", "a.test", "/2", 200, 2.1, 2.4, 2.5),
+		exch(rf, decode.LayerHTTP1, 2, "GET", "a.test", "/2", 200, 2, 2.5, 2.6),
+		rfSum, rbSum,
+	}
+	relayWant := []string{"2 exchange s1", "1 exchange s1", "2 exchange s2", "1 exchange s2", "2 summary",
+		"1 proxy-link front=1 back=2 mode=l4 back_conn=new evidence=address,bytes bytes_c2s=200 bytes_s2c=900 connect_ms=0.2 requests=2",
+		"1 summary"}
+
 	tests := []struct {
 		name string
 		opts Options
@@ -235,6 +254,7 @@ func TestLinker(t *testing.T) {
 		{"l4 tls other address", Options{}, l4other, l4otherWant},
 		{"l4 bytes differ", Options{}, l4bytes, []string{"1 ClientHello", "2 ClientHello", "2 summary", "1 summary"}},
 		{"l4 prefix", Options{}, l4prefix, l4prefixWant},
+		{"l4 relay of plain http", Options{}, relay, relayWant},
 		{"l4 protocols differ", Options{}, l4proto, []string{"2 summary", "1 summary"}},
 		{"l4 hellos differ", Options{}, l4hello, []string{"1 ClientHello", "2 ClientHello", "2 summary", "1 summary"}},
 		{"l4 back open at close", Options{}, l4open, []string{"1 ClientHello", "2 ClientHello", "1 summary"}},
