@@ -33,8 +33,9 @@
 //     requests never link).
 //
 // A front connection whose first request matches the first request of a
-// back connection opened before it came, in the same protocol and with the
-// same authority, looks like a byte relay (an L4 proxy of plain HTTP): it
+// back connection, in the same protocol, with the same authority, and whose
+// first request and response heads (HTTP/1.x heads, HTTP/2 and HTTP/3
+// HEADERS frames) have the same lengths on both, looks like a byte relay (an L4 proxy of plain HTTP): it
 // gets no L7 links, and the L4 rules below decide at its end.
 //
 // Among the candidates, those with X's authority win, then the one with

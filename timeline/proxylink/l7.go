@@ -93,12 +93,13 @@ func (l *Linker) exchange(r *connRec, ev *timeline.Event) {
 // looksRelayed reports whether front exchange x and its back exchange y
 // look like one request relayed byte for byte (an L4 proxy of plain HTTP)
 // rather than re-issued: the first request on both connections, in the
-// same protocol, with the same authority, on a back connection opened
-// before the request came. Such a front connection gets no L7 links; the
-// L4 rules decide at its end.
+// same protocol, with the same authority, and request and response heads
+// of the same length on both. Such a front connection gets no L7 links;
+// the L4 rules decide at its end.
 func looksRelayed(x, y *exchange) bool {
+	f, b := x.rec, y.rec
 	return x.layer == y.layer && isFirst(x) && isFirst(y) && x.authority == y.authority &&
-		!y.rec.conn.FirstTS.After(x.start)
+		f.headLen[0] > 0 && f.headLen == b.headLen
 }
 
 // bestBack returns the back exchange for front exchange x, or nil (the

@@ -106,7 +106,10 @@ type connRec struct {
 	l4Front  bool
 	l4Back   bool
 	relayTo  *connRec // its first request looked relayed unchanged to this one
-	forgot   bool     // dropped from the table
+	// headLen is the length of the first request head (HTTP/1.x) or
+	// request HEADERS frame, and of the first response's; 0 until seen.
+	headLen [2]int64
+	forgot  bool // dropped from the table
 }
 
 // heldSummary is a front connection's summary waiting for a possible L4
@@ -170,11 +173,26 @@ func (l *Linker) Event(ev *timeline.Event) error {
 				r.firstMsg[i] = ev.TS
 			}
 		}
+		if i := ev.Dir.Index(); r.headLen[i] == 0 && ev.Len > 0 && isHead(ev) {
+			r.headLen[i] = ev.Len
+		}
 		if ev.Layer == decode.LayerTLS && ev.Type == "ClientHello" && ev.Dir == decode.C2S && r.hello == "" {
 			r.hello, r.sni = helloID(ev)
 		}
 	}
 	return l.pass(ev)
+}
+
+// isHead reports whether ev is an HTTP request or response head: an
+// HTTP/1.x request or response, an HTTP/2 or HTTP/3 HEADERS frame.
+func isHead(ev *timeline.Event) bool {
+	switch ev.Layer {
+	case decode.LayerHTTP1:
+		return ev.Type == "request" || ev.Type == "response"
+	case decode.LayerHTTP2, decode.LayerHTTP3:
+		return ev.Type == "HEADERS"
+	}
+	return false
 }
 
 // Close releases the summaries still held, each with the L4 link its

@@ -34,6 +34,17 @@ func exch(c *timeline.Conn, layer decode.Layer, stream int64, method, authority,
 	return timeline.Event{Event: e, Conn: c}
 }
 
+// head is an HTTP/1.1 request (c2s) or response (s2c) head of n bytes.
+func head(c *timeline.Conn, dir decode.Dir, at float64, n int64) timeline.Event {
+	typ := decode.Type("request")
+	if dir == decode.S2C {
+		typ = "response"
+	}
+	e := decode.NewEvent(0, ms(at), dir, decode.LayerHTTP1, typ)
+	e.Len = n
+	return timeline.Event{Event: e, Conn: c}
+}
+
 func summary(c *timeline.Conn, at float64, c2s, s2c uint64) timeline.Event {
 	e := decode.NewEvent(0, ms(at), decode.DirNone, decode.LayerConn, decode.TypeSummary)
 	e.Info = decode.Info{decode.Uint("bytes_c2s", c2s), decode.Uint("bytes_s2c", s2c)}
@@ -224,14 +235,16 @@ func TestLinker(t *testing.T) {
 	rfSum.Info = append(rfSum.Info, decode.String("protocol", "http1"))
 	rbSum.Info = append(rbSum.Info, decode.String("protocol", "http1"))
 	relay := []timeline.Event{
+		head(rf, decode.C2S, 1, 80), head(rb, decode.C2S, 1.05, 80),
+		head(rb, decode.S2C, 1.3, 120), head(rf, decode.S2C, 1.35, 120),
 		exch(rb, decode.LayerHTTP1, 1, "GET", "a.test", "/1", 200, 1.1, 1.4, 1.5),
 		exch(rf, decode.LayerHTTP1, 1, "GET", "a.test", "/1", 200, 1, 1.5, 1.6),
 		exch(rb, decode.LayerHTTP1, 2, "GET", "a.test", "/2", 200, 2.1, 2.4, 2.5),
 		exch(rf, decode.LayerHTTP1, 2, "GET", "a.test", "/2", 200, 2, 2.5, 2.6),
 		rfSum, rbSum,
 	}
-	relayWant := []string{"2 exchange s1", "1 exchange s1", "2 exchange s2", "1 exchange s2", "2 summary",
-		"1 proxy-link front=1 back=2 mode=l4 back_conn=new evidence=address,bytes bytes_c2s=200 bytes_s2c=900 connect_ms=0.2 requests=2",
+	relayWant := []string{"1 request", "2 request", "2 response", "1 response", "2 exchange s1", "1 exchange s1", "2 exchange s2", "1 exchange s2", "2 summary",
+		"1 proxy-link front=1 back=2 mode=l4 back_conn=new evidence=address,bytes bytes_c2s=200 bytes_s2c=900 connect_ms=0.2 to_back_ms=0.05 from_back_ms=0.05 requests=2",
 		"1 summary"}
 
 	tests := []struct {

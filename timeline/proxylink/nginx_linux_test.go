@@ -4,6 +4,7 @@ package proxylink_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -314,7 +315,7 @@ type input struct {
 	opts proxylink.Options
 }
 
-func inputs(t *testing.T, proxyHost, frontPkts, backPkts []capture.Packet, proxy netip.AddrPort) []input {
+func inputs(t *testing.T, proxyHost, frontPkts, backPkts []capture.Packet, proxies ...netip.AddrPort) []input {
 	dir := t.TempDir()
 	front := writePcapng(t, dir, "front", frontPkts)
 	back := writePcapng(t, dir, "back", backPkts)
@@ -332,7 +333,7 @@ func inputs(t *testing.T, proxyHost, frontPkts, backPkts []capture.Packet, proxy
 	return []input{
 		{"proxy-host", func() capture.Source { return &sliceSource{pkts: proxyHost} }, proxylink.Options{}},
 		{"merged", merged, proxylink.Options{}},
-		{"merged --proxy", merged, proxylink.Options{Proxies: []netip.AddrPort{proxy}}},
+		{"merged --proxy", merged, proxylink.Options{Proxies: proxies}},
 	}
 }
 
@@ -522,6 +523,7 @@ func TestNginxL4(t *testing.T) {
 	topo := netns.NewTopologyT(t)
 	be := newBackend()
 	serve(t, listenIn(t, topo.Client.NS, backendTLS), be, &tls.Config{Certificates: []tls.Certificate{selfSigned(t, "l4.test")}})
+	serve(t, listenIn(t, topo.Client.NS, backendAddr[0]), be, nil)
 	startNginx(t, bin, topo.Server.NS, topo.Client.NS, fmt.Sprintf(`load_module %s;
 events { worker_connections 256; }
 stream {
@@ -529,12 +531,31 @@ stream {
 		listen %s;
 		proxy_pass %s;
 	}
+	server {
+		listen %s;
+		proxy_pass %s;
+	}
 }
-`, streamModule, proxyTLS, backendTLS), proxyTLS)
+`, streamModule, proxyTLS, backendTLS, proxyAddr, backendAddr[0]), proxyTLS)
 
 	all := record(t, topo.Server.NS, topo.Server.Iface, "")
-	front := record(t, topo.Client.NS, topo.Client.Iface, fmt.Sprintf("tcp port %d", proxyTLS.Port()))
-	back := record(t, topo.Server.NS, topo.Server.Iface, fmt.Sprintf("tcp port %d", backendTLS.Port()))
+	front := record(t, topo.Client.NS, topo.Client.Iface, fmt.Sprintf("tcp port %d or tcp port %d", proxyTLS.Port(), proxyAddr.Port()))
+	back := record(t, topo.Server.NS, topo.Server.Iface, fmt.Sprintf("tcp port %d or tcp port %d", backendTLS.Port(), backendAddr[0].Port()))
+
+	// Plain HTTP/1.1 relayed: two requests on one kept-alive connection,
+	// which must come out as one l4 link, not as l7 requests.
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(_ context.Context, _, addr string) (net.Conn, error) {
+		return dialIn(topo.Client.NS, netip.MustParseAddrPort(addr))
+	}}}
+	for _, path := range []string{"/plain/1", "/plain/2"} {
+		resp, err := hc.Get("http://" + proxyAddr.String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	hc.CloseIdleConnections()
 
 	const n = 3
 	frontPorts := map[string]uint16{}
@@ -555,11 +576,25 @@ stream {
 	}
 	time.Sleep(50 * time.Millisecond)
 
-	for _, in := range inputs(t, all.finish(t), front.finish(t), back.finish(t), proxyTLS) {
+	for _, in := range inputs(t, all.finish(t), front.finish(t), back.finish(t), proxyTLS, proxyAddr) {
 		t.Run(in.name, func(t *testing.T) {
 			got := links(analyze(t, in.src(), in.opts))
-			if len(got) != n {
-				t.Errorf("%d links; want %d", len(got), n)
+			if len(got) != n+1 {
+				t.Errorf("%d links; want %d", len(got), n+1)
+			}
+			plain := 0
+			for _, lk := range got {
+				if lk.front.Server != proxyAddr {
+					continue
+				}
+				plain++
+				want := be.seen["/plain/1"]
+				if lk.mode != "l4" || lk.info["requests"] != "2" || lk.back.Client.Port() != want.port || be.seen["/plain/2"] != (served{want.port, 2}) {
+					t.Errorf("plain http relay: %v; the backend saw %v", lk.info, be.seen)
+				}
+			}
+			if plain != 1 {
+				t.Errorf("plain http relay: %d links; want 1", plain)
 			}
 			for path, port := range frontPorts {
 				var lk *link
