@@ -42,6 +42,7 @@ func main() {
 	only := flag.String("only", "", "comma-separated scenario names to regenerate (default: all; README.md is then not rewritten)")
 	readmeOnly := flag.Bool("readme-only", false, "run nothing: rewrite README.md from the scenario table and the files present in -out")
 	peer := flag.String("tls-client", "", "internal: run one TLS client (a JSON tlsClient) and print its key log")
+	bench := flag.Int("bench", 0, "write only the benchmark capture "+benchName+".pcapng (and its key log) at this scale, about 200,000 packets per unit, into -out")
 	flag.Parse()
 	if *peer != "" {
 		if err := runTLSClientPeer(*peer); err != nil {
@@ -64,6 +65,22 @@ func main() {
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "gencap: must run as root (network namespaces, veth, iptables, packet capture): sudo go run ./internal/gencap -out testdata/pcaps")
 		os.Exit(1)
+	}
+	if *bench > 0 {
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "gencap:", err)
+			os.Exit(1)
+		}
+		start := time.Now()
+		fs, _, err := runScenario(benchScenario(*bench), *out)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "gencap: %s: %v\n", benchName, err)
+			os.Exit(1)
+		}
+		for _, f := range fs {
+			fmt.Printf("%-24s %8d bytes %6d packets  (%s)\n", f.name, f.size, f.packets, time.Since(start).Round(time.Millisecond))
+		}
+		return
 	}
 	var names []string
 	if *only != "" {
@@ -162,7 +179,7 @@ func runScenario(s scenario, dir string) (files []fileInfo, how string, err erro
 		if o.at == atServer {
 			h = topo.Server
 		}
-		r, err := record(h.NS, h.Iface, s.filter, s.snaplen)
+		r, err := record(h.NS, h.Iface, s.filter, s.snaplen, s.ring)
 		if err != nil {
 			for _, r := range recs {
 				r.finish()

@@ -44,10 +44,11 @@ type recorder struct {
 // still be in the router's delay queue when the peers return.
 const quietPolls = 4
 
-// record starts capturing iface in ns. OpenLive runs inside the namespace
+// record starts capturing iface in ns, with a kernel ring of ring bytes
+// (0: the default). OpenLive runs inside the namespace
 // (Do), so the packet socket is bound to the namespace's interface; the
 // reading goroutine runs anywhere.
-func record(ns *netns.NS, iface, filter string, snaplen int) (*recorder, error) {
+func record(ns *netns.NS, iface, filter string, snaplen, ring int) (*recorder, error) {
 	r := &recorder{iface: iface, snaplen: snaplen, stop: make(chan struct{}), done: make(chan error, 1)}
 	err := ns.Do(func() error {
 		ifi, err := net.InterfaceByName(iface)
@@ -55,7 +56,7 @@ func record(ns *netns.NS, iface, filter string, snaplen int) (*recorder, error) 
 			return err
 		}
 		r.ifindex, r.mac = ifi.Index, ifi.HardwareAddr
-		r.src, err = capture.OpenLive(capture.LiveOptions{Iface: iface, Filter: filter, Snaplen: snaplen})
+		r.src, err = capture.OpenLive(capture.LiveOptions{Iface: iface, Filter: filter, Snaplen: snaplen, BufferSize: ring})
 		return err
 	})
 	if err != nil {

@@ -70,6 +70,7 @@ type scenario struct {
 	router  func(r *netns.Router) error
 	filter  string
 	snaplen int // 0: whole packets
+	ring    int // the capture's kernel ring in bytes; 0: the default
 	outs    []output
 	// variants: also write the classic-pcap link-type variants.
 	variants bool
