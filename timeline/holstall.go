@@ -16,10 +16,12 @@ import (
 // (culprit_streams). Each direction remembers, for its most recent
 // maxUnits units of stream bytes that carried a stream, the unit's byte
 // range and stream; a stall's ranges are then looked up in that memory.
-// A unit is what the decoder completes at once: an HTTP/2 frame on h2c, a
-// TLS record on TLS (the streams of the HTTP/2 frames, or the HTTP/1.1
-// exchanges, its plaintext completed: record granularity), and for other
-// decoders the bytes since the last event that carried a stream. The
+// A unit is what the decoder completes at once: an HTTP/2 frame on h2c; on
+// TLS the records since the last one whose plaintext completed an HTTP/2
+// frame or HTTP/1.1 event that named a stream (record granularity: a
+// frame spanning records owns them all, and so do the other frames that
+// end in the last of them); for other decoders the bytes since the last
+// event that carried a stream. The
 // decoder is fed one unit end at a time, so that the events of one call
 // belong to the unit that ended there. Events carry the stream: HTTP/2's
 // stream ID, HTTP/1.1's exchange ordinal; stream 0 (the HTTP/2
@@ -42,7 +44,7 @@ const (
 )
 
 // maxUnits bounds the units each direction remembers.
-const maxUnits = 256
+const maxUnits = 512
 
 // unitRec is a remembered unit: stream bytes [start, end) carried stream.
 type unitRec struct {
@@ -120,11 +122,22 @@ func (d *holDir) span(data []byte) (n int, ended bool) {
 	return n, false
 }
 
-// advance moves past n fed bytes; ended says a unit ended there.
+// advance moves past n fed bytes; ended says a unit ended there. A TLS
+// record whose plaintext completed nothing that names a stream (the
+// middle of a large frame) joins the next one: the frame that ends there
+// owns its bytes too.
 func (d *holDir) advance(n int, ended bool) {
 	d.off += uint64(n)
-	if ended || (d.kind == unitsEvents || d.broken) && d.marked {
-		d.start, d.nhdr, d.stream = d.off, 0, decode.NoValue
+	switch {
+	case d.kind == unitsEvents || d.broken:
+		if d.marked {
+			d.start = d.off
+		}
+	case ended:
+		if d.kind == unitsH2 || d.marked {
+			d.start = d.off
+		}
+		d.nhdr, d.stream = 0, decode.NoValue
 	}
 	d.marked = false
 }
@@ -135,8 +148,8 @@ func (d *holDir) lose(n uint64) {
 	d.start, d.nhdr, d.skip, d.stream, d.broken = d.off, 0, 0, decode.NoValue, true
 }
 
-// remember adds a unit that carried a stream, merging it with the newest
-// when that one is the same stream's and adjoins it.
+// remember adds a unit that carried a stream, unless the newest is the
+// same (several events of one unit).
 func (d *holDir) remember(u unitRec) {
 	d.marked = true
 	if n := len(d.units); n > 0 {
@@ -145,8 +158,7 @@ func (d *holDir) remember(u unitRec) {
 			i = (d.head + maxUnits - 1) % maxUnits
 		}
 		last := &d.units[i]
-		if last.stream == u.stream && u.start <= last.end && u.end >= last.start {
-			last.start, last.end = min(last.start, u.start), max(last.end, u.end)
+		if *last == u {
 			return
 		}
 	}
@@ -161,19 +173,29 @@ func (d *holDir) remember(u unitRec) {
 	d.head = (d.head + 1) % maxUnits
 }
 
-// streamsIn appends to dst the streams of the remembered units, and of
-// the unit in progress, that overlap [from, to).
-func (d *holDir) streamsIn(dst []int64, from, to uint64) []int64 {
-	if from >= to {
-		return dst
+// victims appends to dst the streams of the remembered units that ended
+// within [from, to): complete, and readable only when the hole before
+// them was filled. A unit that ended later was not held back by the hole.
+func (d *holDir) victims(dst []int64, from, to uint64) []int64 {
+	for _, u := range d.units {
+		if u.end > from && u.end <= to {
+			dst = append(dst, u.stream)
+		}
 	}
+	return dst
+}
+
+// culprits appends to dst the streams of the units that overlap the hole
+// [from, to): the remembered ones, and on h2c a frame still incomplete
+// whose header was read.
+func (d *holDir) culprits(dst []int64, from, to uint64) []int64 {
 	for _, u := range d.units {
 		if u.start < to && u.end > from {
 			dst = append(dst, u.stream)
 		}
 	}
-	if d.kind == unitsH2 && !d.broken && d.stream > 0 && d.nhdr == 9 && d.start < to && d.off > from {
-		dst = append(dst, d.stream) // a frame still incomplete
+	if d.kind == unitsH2 && !d.broken && d.stream > 0 && d.nhdr == 9 && d.start < to {
+		dst = append(dst, d.stream)
 	}
 	return dst
 }
@@ -265,9 +287,9 @@ func (c *conn) emitStall(s *stall) {
 		decode.Uint("blocked_bytes", g.Blocked),
 	)
 	if c.hasStreams {
-		c.scratch = d.streamsIn(c.scratch[:0], gapEnd, gapEnd+g.Blocked)
+		c.scratch = d.victims(c.scratch[:0], gapEnd, gapEnd+g.Blocked)
 		info = append(info, decode.Strings("streams", streamList(c.scratch)))
-		c.scratch = d.streamsIn(c.scratch[:0], g.Offset, gapEnd)
+		c.scratch = d.culprits(c.scratch[:0], g.Offset, gapEnd)
 		info = append(info, decode.Strings("culprit_streams", streamList(c.scratch)))
 	}
 	info = append(info, decode.String("capture_point", point))

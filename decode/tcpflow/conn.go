@@ -160,6 +160,7 @@ type half struct {
 	// hole is a gap the receiver reported in this direction's stream
 	// although the capture saw its bytes (see sack.go).
 	hole     ackHole
+	edges    sackEdges
 	sackPerm bool // this side's SYN offered SACK
 
 	stats Stats

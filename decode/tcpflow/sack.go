@@ -53,6 +53,22 @@ func (c *Conn) ackHole(dir decode.Dir, h *half, t *netpkt.TCP, s *Segment, dup b
 	}
 	ack := uint64(ackOff)
 	ho := &h.hole
+	// The SACK blocks above the acknowledgment: the lowest left edge,
+	// and when each left edge was first reported.
+	var left uint64
+	for i := range min(int(t.NSACK), len(t.SACK)) {
+		b := t.SACK[i]
+		if !seqGT(b.Left, t.Ack) || !seqGT(b.Right, b.Left) || seqGT(b.Right, h.nextSeq) ||
+			seqDiff(b.Left, t.Ack) > maxHoleSpan {
+			continue
+		}
+		l := uint64(h.streamOffset(b.Left))
+		if left == 0 || l < left {
+			left = l
+		}
+		h.edges.note(l, s)
+	}
+	h.edges.prune(ack)
 	if ho.open && ack > ho.off {
 		end := ho.end
 		if ho.noSACK {
@@ -73,18 +89,9 @@ func (c *Conn) ackHole(dir decode.Dir, h *half, t *netpkt.TCP, s *Segment, dup b
 	if ho.open {
 		return
 	}
-	// A new hole: the lowest SACK block above the acknowledgment.
-	var left uint64
-	for i := range min(int(t.NSACK), len(t.SACK)) {
-		b := t.SACK[i]
-		if !seqGT(b.Left, t.Ack) || !seqGT(b.Right, b.Left) || seqGT(b.Right, h.nextSeq) ||
-			seqDiff(b.Left, t.Ack) > maxHoleSpan {
-			continue
-		}
-		if l := uint64(h.streamOffset(b.Left)); left == 0 || l < left {
-			left = l
-		}
-	}
+	// A new hole: below the lowest SACK block above the acknowledgment.
+	// It opened when that block was first reported: a hole behind one
+	// just filled has been open since the bytes above it arrived.
 	switch {
 	case left > 0:
 		if h.delivered < left || len(h.pending) > 0 && h.pending[0].off < left {
@@ -92,7 +99,11 @@ func (c *Conn) ackHole(dir decode.Dir, h *half, t *netpkt.TCP, s *Segment, dup b
 			// before it, and reassembly reports the stall.
 			return
 		}
-		*ho = ackHole{open: true, off: ack, end: left, opened: s.TS, frame: s.Frame}
+		// One ACK lists only the latest three or four blocks: the
+		// lowest edge reported since is the hole's end.
+		left = h.edges.lowest(left)
+		ts, frame := h.edges.first(left, s)
+		*ho = ackHole{open: true, off: ack, end: left, opened: ts, frame: frame}
 	case dup && t.NSACK == 0 && !(c.half[0].sackPerm && c.half[1].sackPerm):
 		if h.delivered <= ack || len(h.pending) > 0 && h.pending[0].off <= ack {
 			return
@@ -108,4 +119,69 @@ func (c *Conn) noteRetransmit(h *half, seq uint32, s *Segment) {
 	if ho.open && ho.noSACK && ho.retx == 0 && h.streamOffset(seq) == int64(ho.off) {
 		ho.retx = uint64(s.PayloadLen)
 	}
+}
+
+// sackEdges remembers when the left edges of SACK blocks were first
+// reported, for the holes below them; bounded, the lowest edges kept.
+type sackEdges struct {
+	n     int
+	edges [8]struct {
+		left  uint64
+		ts    time.Time
+		frame int64
+	}
+}
+
+func (e *sackEdges) note(left uint64, s *Segment) {
+	for i := range e.n {
+		if e.edges[i].left == left {
+			return
+		}
+	}
+	i := e.n
+	if i == len(e.edges) {
+		// Full: forget the highest edge, the last to matter.
+		i = 0
+		for j := range e.n {
+			if e.edges[j].left > e.edges[i].left {
+				i = j
+			}
+		}
+		if e.edges[i].left < left {
+			return
+		}
+	} else {
+		e.n++
+	}
+	e.edges[i].left, e.edges[i].ts, e.edges[i].frame = left, s.TS, s.Frame
+}
+
+// prune forgets the edges at or below the acknowledgment.
+func (e *sackEdges) prune(ack uint64) {
+	n := 0
+	for i := range e.n {
+		if e.edges[i].left > ack {
+			e.edges[n] = e.edges[i]
+			n++
+		}
+	}
+	e.n = n
+}
+
+// first returns when the edge left was first reported, or s's time.
+func (e *sackEdges) first(left uint64, s *Segment) (time.Time, int64) {
+	for i := range e.n {
+		if e.edges[i].left == left {
+			return e.edges[i].ts, e.edges[i].frame
+		}
+	}
+	return s.TS, s.Frame
+}
+
+// lowest returns the lowest remembered edge below left, or left.
+func (e *sackEdges) lowest(left uint64) uint64 {
+	for i := range e.n {
+		left = min(left, e.edges[i].left)
+	}
+	return left
 }

@@ -371,14 +371,18 @@ func holNote(ev *timeline.Event) string {
 		if len(culprits.Strs) > 0 {
 			lost += " of " + streamNames(culprits.Strs)
 		}
-	case len(culprits.Strs) > 0:
-		who = streamNames(culprits.Strs)
+	case len(victims.Strs) > 0 && len(culprits.Strs) > 0:
+		who = streamNames(victims.Strs)
 		lost += " of its own"
-		if len(culprits.Strs) > 1 {
+		if len(victims.Strs) > 1 {
 			lost = "a lost segment of their own"
 		}
 	default:
+		// No complete frame waited (or no streams): the bytes did.
 		who = formatBytes(max(ev.Len, 0))
+		if len(culprits.Strs) > 0 {
+			lost += " of " + streamNames(culprits.Strs)
+		}
 	}
 	note := who + " waited " + formatDuration(d.Duration()) + " for " + lost
 	if f, _ := in.Get("capture_point"); f.Str == "sender" {

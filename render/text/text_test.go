@@ -158,6 +158,8 @@ func TestHOLStallNote(t *testing.T) {
 			"stream 3 waited 212 ms for a lost segment of streams 5, 7"},
 		{"its own", stall(decode.Strings("streams", []string{"7"}), decode.Strings("culprit_streams", []string{"7"})),
 			"stream 7 waited 212 ms for a lost segment of its own"},
+		{"no complete frame waited", stall(decode.Strings("streams", nil), decode.Strings("culprit_streams", []string{"3"})),
+			"2.8 KiB waited 212 ms for a lost segment of stream 3"},
 		{"culprit unknown", stall(decode.Strings("streams", []string{"3", "5"}), decode.Strings("culprit_streams", nil)),
 			"streams 3, 5 waited 212 ms for a lost segment"},
 		{"no streams", stall(decode.String("capture_point", "receiver")),
