@@ -94,5 +94,6 @@ one SVG sequence diagram per connection.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.AddCommand(newPcapCmd(ios, nil), newLiveCmd(ios, nil))
+	addProfileFlags(root, &profileFlags{})
 	return root
 }
