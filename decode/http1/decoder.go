@@ -82,6 +82,10 @@ type exchange struct {
 	reqTrail, respTrail []string
 	switched            string // the protocol switched to
 	end                 decode.Position
+	// reqEnd is where the request was complete; ahead how many earlier
+	// responses were still owed then (pipelining, see pipeline.go).
+	reqEnd decode.Position
+	ahead  int64
 }
 
 // Decoder decodes both directions of one HTTP/1.x connection. It
@@ -99,6 +103,10 @@ type Decoder struct {
 	next     decode.StreamDecoder
 	nextName string
 	tunnel   [2]uint64 // bytes after a switch that no decoder took
+	// answered counts the responses completed; ending is set while End
+	// runs.
+	answered int64
+	ending   bool
 }
 
 // NewDecoder returns a Decoder for one connection.
@@ -471,6 +479,7 @@ func (d *Decoder) requestDone(s *side, at decode.Position, emit decode.Emit) {
 		s.st, d.holdFor = stHold, ex
 	}
 	ex.reqDone = true
+	ex.reqEnd, ex.ahead = at, max(ex.ord-1-d.answered, 0)
 	d.complete(at, emit)
 }
 
@@ -480,7 +489,12 @@ func (d *Decoder) responseDone(s *side, at decode.Position, emit decode.Emit) {
 	s.st = stHead
 	ex.respDone, ex.end = true, at
 	d.resp++
+	d.answered++
+	next := d.waiting(ex, at)
 	d.complete(at, emit)
+	if next != nil {
+		emit(d.pipelineStall(next, ex, at))
+	}
 }
 
 // complete emits the exchanges at the queue's head whose halves are both
@@ -536,6 +550,7 @@ func (d *Decoder) switchProtocols(s *side, ex *exchange, at decode.Position, emi
 	ex.switched, ex.respDone, ex.end = proto, true, at
 	s.st, s.ex = stSwitched, nil
 	d.resp++
+	d.answered++
 	d.complete(at, emit)
 	d.nextName = proto
 	if d.opts.Upgrade != nil {
@@ -637,6 +652,7 @@ func (d *Decoder) Skip(dir decode.Dir, n uint64, at decode.Position, emit decode
 // here; exchanges still open are emitted with incomplete set; the next
 // decoder is ended.
 func (d *Decoder) End(at decode.Position, emit decode.Emit) {
+	d.ending = true
 	if s := &d.sides[decode.S2C.Index()]; s.st == stClose && s.ex != nil {
 		d.responseDone(s, at, emit)
 	}

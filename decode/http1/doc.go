@@ -21,6 +21,36 @@
 // responses are matched to requests in order, so pipelined requests find
 // their answers. Bodies are counted, never stored.
 //
+// # Pipelining waits
+//
+// HTTP/1.1 answers requests in the order they came (RFC 9112 §9.3.2), so a
+// pipelined request that is complete while an earlier response is still
+// being sent cannot be answered until that response ends. When a response
+// ends and the next request's last byte came before that moment, an
+// analysis/hol-stall event with scope "pipeline" follows the response's
+// exchange event: stream is the waiting exchange, blocked_by the one
+// whose response just ended (the one before it), ahead how many responses
+// were still owed when its request was complete, start that moment
+// (start_frame its packet), end and the event's time the end of the
+// response it waited for, dir s2c (its answer was held back). A request
+// whose body was still coming when the response ended did not wait; a
+// response that ended because the connection did (read until close, or
+// at End) reports nothing, as the next one is never answered; nor does a
+// response with no request (picked up mid-stream).
+//
+// duration_ms is how long the request sat complete behind the earlier
+// response, as the capture point saw it. That is all a passive observer
+// can know: not when the server read the request, nor whether it worked
+// on it meanwhile (some servers handle pipelined requests in parallel, Go's
+// net/http one at a time), nor how long it would have taken alone; the
+// time from end to the waiting response's first byte (its exchange's
+// first_byte_ms tells it) is its own. Captured at the server, start and
+// end are when the request arrived and when the earlier response left;
+// captured at the client, when the request left and the response arrived,
+// so the wait shows a round trip longer, and a wait shorter than a round
+// trip there may have been none at the server (the request arrived after
+// the response was sent).
+//
 // # Why not net/http or net/textproto
 //
 // Their readers pull from a bufio.Reader and block for more input; a

@@ -76,6 +76,13 @@ func FuzzHTTP1(f *testing.F) {
 		c2s("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: 1\r\n\r\n"),
 		s2c("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\nbody"),
 	}))
+	// Pipelined, the second request waiting behind the first answer.
+	f.Add(script([]step{
+		c2s("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 1\r\n\r\nx"),
+		s2c("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"),
+		c2s("HEAD /3 HTTP/1.1\r\n\r\n"),
+		s2c("HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"),
+	}))
 	opts := Options{MaxHeaderBytes: 600, MaxLineLen: 200, MaxHeaders: 4, MaxString: 40, MaxPending: 4, MaxHold: 100}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		steps := parseScript(in)
@@ -102,6 +109,14 @@ func fuzzRun(t *testing.T, opts Options, steps []step, split func(int) []int) []
 		}
 		if e.Layer == decode.LayerHTTP1 && e.Type != TypeTunnel && e.Stream < 1 {
 			t.Errorf("%s without an ordinal", e.Type)
+		}
+		if e.Type == TypeHOLStall {
+			by, _ := e.Info.Get("blocked_by")
+			ahead, _ := e.Info.Get("ahead")
+			d, _ := e.Info.Get("duration_ms")
+			if by.Int < 1 || by.Int >= e.Stream || ahead.Int < 1 || ahead.Int >= e.Stream || d.Duration() <= 0 {
+				t.Errorf("bad stall: %s", render(e))
+			}
 		}
 		if e.Layer == decode.LayerConn {
 			dir := e.Dir.String()

@@ -134,6 +134,8 @@ func TestDecoder(t *testing.T) {
 				"c2s http1/request #2 method=GET path=/two host=h version=HTTP/1.1",
 				"s2c http1/response #1 status=201 reason=Created version=HTTP/1.1 content_length=0",
 				"http1/exchange #1 method=POST authority=h path=/up status=201 start_frame=1 first_byte_ms=2 duration_ms=2 req_bytes=10 resp_bytes=0",
+				// Request 2 was complete (frame 2) before response 1 ended.
+				"s2c analysis/hol-stall #2 scope=pipeline stream=2 blocked_by=1 ahead=1 end=2026-01-02T03:04:05.002Z duration_ms=1 start_frame=2",
 				"s2c http1/response #2 status=200 reason=OK version=HTTP/1.1 content_length=3",
 				"http1/exchange #2 method=GET authority=h path=/two status=200 start_frame=2 first_byte_ms=2 duration_ms=3 req_bytes=0 resp_bytes=3",
 				"summary requests=2",
@@ -154,8 +156,10 @@ func TestDecoder(t *testing.T) {
 				"c2s http1/request #3 method=HEAD path=/3 host=h version=HTTP/1.1",
 				"s2c http1/response #1 status=200 reason=OK version=HTTP/1.1 content_length=1",
 				"http1/exchange #1 method=GET authority=h path=/1 status=200 start_frame=1 first_byte_ms=1 duration_ms=1 req_bytes=0 resp_bytes=1",
+				"s2c analysis/hol-stall #2 scope=pipeline stream=2 blocked_by=1 ahead=1 end=2026-01-02T03:04:05.001Z duration_ms=1 start_frame=1",
 				"s2c http1/response #2 status=404 reason=Not Found version=HTTP/1.1 content_length=2",
 				"http1/exchange #2 method=GET authority=h path=/2 status=404 start_frame=1 first_byte_ms=1 duration_ms=1 req_bytes=0 resp_bytes=2",
+				"s2c analysis/hol-stall #3 scope=pipeline stream=3 blocked_by=2 ahead=2 end=2026-01-02T03:04:05.001Z duration_ms=1 start_frame=1",
 				"s2c http1/response #3 status=200 reason=OK version=HTTP/1.1 content_length=1000",
 				"http1/exchange #3 method=HEAD authority=h path=/3 status=200 start_frame=1 first_byte_ms=2 duration_ms=2 req_bytes=0 resp_bytes=0",
 				"c2s http1/request #4 method=GET path=/4 host=h version=HTTP/1.1",
@@ -264,6 +268,9 @@ func TestDecoder(t *testing.T) {
 				"s2c http1/response #1 status=400 reason=Bad Request version=HTTP/1.1 content_length=0",
 				"c2s http1/request #2 method=GET path=/next host=h version=HTTP/1.1",
 				"http1/exchange #1 method=GET authority=h path=/chat status=400 start_frame=1 first_byte_ms=1 duration_ms=1 req_bytes=0 resp_bytes=0",
+				// The client sent /next with the upgrade request: it
+				// waited for the 400 like any pipelined request.
+				"s2c analysis/hol-stall #2 scope=pipeline stream=2 blocked_by=1 ahead=1 end=2026-01-02T03:04:05.001Z duration_ms=1 start_frame=1",
 				"s2c http1/response #2 status=200 reason=OK version=HTTP/1.1 content_length=0",
 				"http1/exchange #2 method=GET authority=h path=/next status=200 start_frame=1 first_byte_ms=1 duration_ms=1 req_bytes=0 resp_bytes=0",
 				"summary requests=2",
