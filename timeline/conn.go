@@ -80,6 +80,7 @@ type conn struct {
 	// the unit being fed, the gaps the current segment filled, and the
 	// TCP stalls seen near the client and near the server.
 	hol        [2]holDir
+	emitFn     decode.Emit // c.emit, made once
 	feeding    decode.Dir
 	feedUnit   unitRec
 	hasStreams bool // an event carried a stream

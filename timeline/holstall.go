@@ -67,8 +67,8 @@ type holDir struct {
 	broken bool // a hole lost the framing: units are events' again
 	marked bool // an event carried a stream during the last call
 
-	// units is a ring of remembered units, allocated with the first;
-	// head is the oldest once it is full.
+	// units is a ring of remembered units, grown up to maxUnits; head
+	// is the oldest once it is full.
 	units []unitRec
 	head  int
 }
@@ -162,10 +162,8 @@ func (d *holDir) remember(u unitRec) {
 			return
 		}
 	}
-	if d.units == nil {
-		d.units = make([]unitRec, 0, maxUnits)
-	}
 	if len(d.units) < maxUnits {
+		// Grown as needed: a short connection keeps a short list.
 		d.units = append(d.units, u)
 		return
 	}
@@ -222,11 +220,14 @@ func (c *conn) setUnits(name string) {
 // which unit each call completes.
 func (c *conn) feed(dir decode.Dir, data []byte, at decode.Position) {
 	d := &c.hol[dir.Index()]
+	if c.emitFn == nil {
+		c.emitFn = c.emit // one method value, not one per call
+	}
 	for len(data) > 0 && c.appState == appAttached {
 		n, ended := d.span(data)
 		piece := data[:n]
 		c.feeding, c.feedUnit = dir, unitRec{start: d.start, end: d.off + uint64(n)}
-		c.guard(at, func() error { return c.app.Data(dir, piece, at, c.emit) })
+		c.guard(at, func() error { return c.app.Data(dir, piece, at, c.emitFn) })
 		c.feeding = decode.DirNone
 		d.advance(n, ended)
 		data = data[n:]
