@@ -1,11 +1,8 @@
 package mermaid_test
 
 import (
-	"bytes"
-	"context"
 	"html"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,16 +21,10 @@ import (
 // $WIRETRACE_MERMAID_DIR (see parseWithMermaid) are there.
 func TestRenderInChromium(t *testing.T) {
 	dir := os.Getenv("WIRETRACE_MERMAID_DIR")
-	var browser string
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			browser = p
-			break
-		}
+	if dir == "" {
+		t.Skip("needs WIRETRACE_MERMAID_DIR with node_modules/mermaid, and chromium")
 	}
-	if dir == "" || browser == "" {
-		t.Skip("needs chromium and WIRETRACE_MERMAID_DIR with node_modules/mermaid")
-	}
+	browser := layouttest.Chromium(t)
 	js, err := os.ReadFile(filepath.Join(dir, "node_modules", "mermaid", "dist", "mermaid.min.js"))
 	if err != nil {
 		t.Fatal(err)
@@ -66,17 +57,7 @@ mermaid.run({ querySelector: '.mermaid' })
 	if err := os.WriteFile(pagePath, []byte(page.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
-		"--virtual-time-budget=30000", "--dump-dom", "file://"+pagePath)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", browser, err, stderr.String())
-	}
-	dom := string(out)
+	dom := layouttest.DumpDOM(t, pagePath, 30*time.Second)
 	if !strings.Contains(dom, `<div id="result">rendered</div>`) {
 		i := strings.Index(dom, `<div id="result">`)
 		t.Fatalf("Mermaid did not render: %.300s", dom[max(i, 0):])

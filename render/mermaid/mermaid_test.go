@@ -7,12 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wiretrace/wiretrace/decode/keylog"
-	"github.com/wiretrace/wiretrace/decode/stack"
-	"github.com/wiretrace/wiretrace/internal/pcaptest"
 	"github.com/wiretrace/wiretrace/render/layout/layouttest"
 	"github.com/wiretrace/wiretrace/render/mermaid"
-	"github.com/wiretrace/wiretrace/timeline"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -25,24 +21,11 @@ var captures = []string{
 	"h2-tls.pcapng", "h2c-upgrade.pcapng", "http1-pipelined.pcapng", "ws-basic.pcapng", "h3-quic.pcapng",
 }
 
-// run drives a capture through the decoders and the timeline into sink.
-func run(t testing.TB, name string, sink timeline.Sink) {
-	t.Helper()
-	keys := &keylog.Store{}
-	sopts := stack.Options{Keys: keys}
-	opts := pcaptest.Options{Registry: stack.Registry(sopts), Keys: keys, Timeline: timeline.Options{Datagrams: stack.Datagrams(sopts)}}
-	pcaptest.Run(t, pcaptest.Project(name), opts, func(ev *timeline.Event) {
-		if err := sink.Event(ev); err != nil {
-			t.Fatal(err)
-		}
-	})
-}
-
 func renderCapture(t testing.TB, name string, opts mermaid.Options) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w := mermaid.New(&b, opts)
-	run(t, name, w)
+	layouttest.RunCapture(t, name, w)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,63 @@
+package layouttest
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/wiretrace/wiretrace/decode/keylog"
+	"github.com/wiretrace/wiretrace/decode/stack"
+	"github.com/wiretrace/wiretrace/internal/pcaptest"
+	"github.com/wiretrace/wiretrace/timeline"
+)
+
+// RunCapture drives one of the project's captures (testdata/pcaps/name)
+// through every decoder, as the command does, into sink: TLS and QUIC
+// decrypted with the capture's key log (name.keys) or its pcapng secrets.
+func RunCapture(t testing.TB, name string, sink timeline.Sink) {
+	t.Helper()
+	keys := &keylog.Store{}
+	sopts := stack.Options{Keys: keys}
+	opts := pcaptest.Options{Registry: stack.Registry(sopts), Keys: keys, Timeline: timeline.Options{Datagrams: stack.Datagrams(sopts)}}
+	pcaptest.Run(t, pcaptest.Project(name), opts, func(ev *timeline.Event) {
+		if err := sink.Event(ev); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// DumpDOM loads the page at path (a file in a directory of its own, with
+// what it loads beside it) in headless Chromium, lets its scripts run for
+// budget of virtual time, and returns the DOM as HTML. It skips the test
+// when Chromium is not installed.
+func DumpDOM(t testing.TB, path string, budget time.Duration) string {
+	t.Helper()
+	browser := Chromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+		"--virtual-time-budget="+strconv.FormatInt(budget.Milliseconds(), 10), "--dump-dom", "file://"+path)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", browser, err, stderr.String())
+	}
+	return string(out)
+}
+
+// Chromium returns the path of a Chromium (or Chrome) binary, or skips
+// the test when there is none.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("needs chromium")
+	return ""
+}
