@@ -55,8 +55,8 @@
 //     another server;
 //   - the summaries name the same protocol stack (the same bytes decode
 //     alike);
-//   - the relayed streams are what was sent, or cut short at the end by at
-//     most max(64 bytes, 1/16 of the stream): B's client bytes against F's,
+//   - the relayed streams are what was sent, or cut short at the end (not
+//     to nothing) by at most max(32 bytes, 1/16 of the stream): B's client bytes against F's,
 //     F's server bytes against B's (bytes_c2s and bytes_s2c of the
 //     summaries; F's client bytes more than zero). Relays drop a last
 //     close_notify sent after the other side closed;

@@ -58,14 +58,14 @@ const (
 
 // relayed reports whether a stream of got bytes can be the relay of one
 // of sent bytes: the same, or cut short at the end by at most
-// max(64, sent/16) bytes (a relay that closes one side before forwarding
+// max(32, sent/16) bytes (a relay that closes one side before forwarding
 // the other's last bytes: a TLS close_notify sent after the server
 // closed, a reset).
 func relayed(sent, got uint64) bool {
-	if got > sent {
+	if got > sent || got == 0 && sent > 0 {
 		return false
 	}
-	return sent-got <= max(64, sent/16)
+	return sent-got <= max(32, sent/16)
 }
 
 // causal reports whether b's first decoded messages can be relays of f's:

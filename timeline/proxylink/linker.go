@@ -76,6 +76,7 @@ type Linker struct {
 
 	conns map[int]*connRec
 	byID  []*connRec // every record, by connection number
+	last  *connRec   // the last looked up
 	ended []*connRec // ended records, oldest first
 
 	exch   map[exchKey][]*exchange
@@ -234,7 +235,11 @@ func (l *Linker) emit(front *connRec, at decode.Position, stream int64, info dec
 // record returns the connection's record, making one on its first event;
 // nil when the table is full of open connections.
 func (l *Linker) record(c *timeline.Conn) *connRec {
+	if l.last != nil && l.last.conn == c && !l.last.forgot {
+		return l.last
+	}
 	if r := l.conns[c.ID]; r != nil {
+		l.last = r
 		return r
 	}
 	if len(l.conns) >= l.opts.MaxConns {
@@ -247,6 +252,7 @@ func (l *Linker) record(c *timeline.Conn) *connRec {
 	}
 	r := &connRec{conn: c, open: true}
 	l.conns[c.ID] = r
+	l.last = r
 	i, _ := slices.BinarySearchFunc(l.byID, c.ID, func(x *connRec, id int) int { return x.conn.ID - id })
 	l.byID = slices.Insert(l.byID, i, r)
 	return r

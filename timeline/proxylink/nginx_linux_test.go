@@ -316,7 +316,18 @@ type input struct {
 }
 
 func inputs(t *testing.T, proxyHost, frontPkts, backPkts []capture.Packet, proxies ...netip.AddrPort) []input {
-	dir := t.TempDir()
+	// WIRETRACE_PROXYLINK_CAPTURES=DIR keeps the captures there, to look
+	// at with wiretrace pcap.
+	dir := os.Getenv("WIRETRACE_PROXYLINK_CAPTURES")
+	if dir == "" {
+		dir = t.TempDir()
+	} else {
+		dir = filepath.Join(dir, t.Name())
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writePcapng(t, dir, "proxy-host", proxyHost)
+	}
 	front := writePcapng(t, dir, "front", frontPkts)
 	back := writePcapng(t, dir, "back", backPkts)
 	merged := func() capture.Source {
