@@ -14,6 +14,7 @@ import (
 	"github.com/wiretrace/wiretrace/capture"
 	"github.com/wiretrace/wiretrace/internal/iostreams"
 	"github.com/wiretrace/wiretrace/timeline"
+	"github.com/wiretrace/wiretrace/timeline/proxylink"
 )
 
 // LiveOptions are the live command's settings.
@@ -148,7 +149,7 @@ func runLive(ctx context.Context, opts *LiveOptions) error {
 	links := opts.Output.proxyLinker(out)
 	b := timeline.New(opts.Output.timelineOptions(), links)
 
-	loopErr := liveLoop(ctx, opts, src, b, out, pw)
+	loopErr := liveLoop(ctx, opts, src, b, links, out, pw)
 	errs := []error{loopErr, b.Close(), links.Close(), out.close(), flushCapture()}
 	if wfile != nil {
 		errs = append(errs, wfile.Close())
@@ -159,7 +160,7 @@ func runLive(ctx context.Context, opts *LiveOptions) error {
 	return errors.Join(errs...)
 }
 
-func liveLoop(ctx context.Context, opts *LiveOptions, src *capture.LiveSource, b *timeline.Builder, out *outputs, pw *capture.PcapngWriter) error {
+func liveLoop(ctx context.Context, opts *LiveOptions, src *capture.LiveSource, b *timeline.Builder, links *proxylink.Linker, out *outputs, pw *capture.PcapngWriter) error {
 	var p capture.Packet
 	var deadline time.Time
 	if opts.Duration > 0 {
@@ -179,6 +180,9 @@ func liveLoop(ctx context.Context, opts *LiveOptions, src *capture.LiveSource, b
 		if errors.Is(err, capture.ErrNoPacket) {
 			// The wire is quiet: let idle connections end, show what we have.
 			if err := b.Advance(now); err != nil {
+				return err
+			}
+			if err := links.Advance(now); err != nil {
 				return err
 			}
 			if err := out.flush(); err != nil {

@@ -337,11 +337,30 @@ func (w *Writer) info(e *decode.Event) {
 			break
 		}
 		field(f.Key)
-		buf = f.AppendValue(buf[:0])
+		buf = appendValue(buf[:0], f)
 		v := layout.Clean(string(buf), maxValue)
 		size += len(f.Key) + len(v)
 		x.esc(v)
 	}
+}
+
+// appendValue appends a field's value as the event table shows it: as
+// Field.AppendValue does, but an empty string as "" and list items
+// separated by " | ", since header lists hold commas.
+func appendValue(b []byte, f decode.Field) []byte {
+	switch {
+	case f.Kind == decode.KindString && f.Str == "":
+		return append(b, `""`...)
+	case f.Kind == decode.KindStrings:
+		for i, s := range f.Strs {
+			if i > 0 {
+				b = append(b, " | "...)
+			}
+			b = append(b, s...)
+		}
+		return b
+	}
+	return f.AppendValue(b)
 }
 
 // plural returns one or many by n.

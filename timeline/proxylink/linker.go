@@ -184,6 +184,20 @@ func (l *Linker) Event(ev *timeline.Event) error {
 	return l.pass(ev)
 }
 
+// Advance tells the Linker that capture time has reached now without an
+// event (a live capture's quiet wire), so that summaries held past
+// HoldTime go out.
+func (l *Linker) Advance(now time.Time) error {
+	if l.err != nil {
+		return l.err
+	}
+	if now.After(l.now) {
+		l.now = now
+	}
+	l.releaseHeld(false)
+	return l.err
+}
+
 // isHead reports whether ev is an HTTP request or response head: an
 // HTTP/1.x request or response, an HTTP/2 or HTTP/3 HEADERS frame.
 func isHead(ev *timeline.Event) bool {
