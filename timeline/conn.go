@@ -82,6 +82,7 @@ type conn struct {
 	hol        [2]holDir
 	emitFn     decode.Emit // c.emit, made once
 	feeding    decode.Dir
+	feedFrom   uint64 // stream offset of the bytes being fed
 	feedUnit   unitRec
 	hasStreams bool // an event carried a stream
 	stalls     []stall

@@ -66,6 +66,8 @@ type holDir struct {
 	stream int64
 	broken bool // a hole lost the framing: units are events' again
 	marked bool // an event carried a stream during the last call
+	// lastStream is the stream of the last event that carried one.
+	lastStream int64
 
 	// units is a ring of remembered units, grown up to maxUnits; head
 	// is the oldest once it is full.
@@ -226,7 +228,7 @@ func (c *conn) feed(dir decode.Dir, data []byte, at decode.Position) {
 	for len(data) > 0 && c.appState == appAttached {
 		n, ended := d.span(data)
 		piece := data[:n]
-		c.feeding, c.feedUnit = dir, unitRec{start: d.start, end: d.off + uint64(n)}
+		c.feeding, c.feedFrom, c.feedUnit = dir, d.off, unitRec{start: d.start, end: d.off + uint64(n)}
 		c.guard(at, func() error { return c.app.Data(dir, piece, at, c.emitFn) })
 		c.feeding = decode.DirNone
 		d.advance(n, ended)
@@ -241,9 +243,16 @@ func (c *conn) noteStream(e *decode.Event) {
 		return
 	}
 	c.hasStreams = true
+	d := &c.hol[c.feeding.Index()]
 	u := c.feedUnit
 	u.stream = e.Stream
-	c.hol[c.feeding.Index()].remember(u)
+	if (d.kind == unitsEvents || d.broken) && d.marked && d.lastStream != e.Stream {
+		// Without framing, a second stream's event in one call began
+		// after the first one's unit ended, within this call's bytes.
+		u.start = c.feedFrom
+	}
+	d.lastStream = e.Stream
+	d.remember(u)
 }
 
 // stall is a filled gap waiting for its held bytes to be decoded.

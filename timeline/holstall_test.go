@@ -278,3 +278,41 @@ func TestHOLStallNoAllocPerSegment(t *testing.T) {
 		t.Errorf("%.1f allocations per in-order segment inside a DATA frame; want 0", allocs)
 	}
 }
+
+// HTTP/1.1: the exchange ordinal is the stream. A lost segment of the
+// first response's body holds back the second response.
+func TestHOLStallHTTP1(t *testing.T) {
+	body := strings.Repeat("a", 3000)
+	resp := "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n" + body + "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n" + body
+	req := "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
+	pkts := tcpConn(0, cli, srv)
+	pkts = append(pkts, tpkt{at: ms(12), src: cli, dst: srv, flags: "PA", seq: cISN + 1, ack: sISN + 1, payload: []byte(req)})
+	cAck := cISN + 1 + uint32(len(req))
+	const mss = 1000
+	seg := func(off int, at float64) tpkt {
+		return tpkt{at: ms(at), src: srv, dst: cli, flags: "PA", seq: sISN + 1 + uint32(off), ack: cAck,
+			payload: []byte(resp[off:min(off+mss, len(resp))])}
+	}
+	const lost = 1000 // inside the first body
+	for off := 0; off < len(resp); off += mss {
+		if off != lost {
+			pkts = append(pkts, seg(off, 20+float64(off)/1000))
+		}
+	}
+	pkts = append(pkts, seg(lost, 40))
+	rec := run(t, Options{Registry: stack.Registry(stack.Options{})}, pkts)
+	// (decode/http1 also reports the second response waiting behind
+	// the first: scope pipeline.)
+	var stalls []recEvent
+	for _, e := range rec.ofType("hol-stall") {
+		if infoString(e.Info, "scope") == "connection" {
+			stalls = append(stalls, e)
+		}
+	}
+	if len(stalls) != 1 {
+		t.Fatalf("TCP hol-stall events = %d; want 1", len(stalls))
+	}
+	if got, want := infoString(stalls[0].Info, "streams")+" / "+infoString(stalls[0].Info, "culprit_streams"), "1,2 / 1"; got != want {
+		t.Errorf("streams / culprit_streams = %s; want %s", got, want)
+	}
+}
