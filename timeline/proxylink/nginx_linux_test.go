@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/wiretrace/wiretrace/capture"
+	"github.com/wiretrace/wiretrace/decode/keylog"
 	"github.com/wiretrace/wiretrace/decode/stack"
 	"github.com/wiretrace/wiretrace/internal/netns"
 	"github.com/wiretrace/wiretrace/timeline"
@@ -279,14 +281,14 @@ func (s *sliceSource) Close() error { return nil }
 
 // analyze runs a capture through the timeline and the Linker and returns
 // every event.
-func analyze(t *testing.T, src capture.Source, opts proxylink.Options) []timeline.Event {
+func analyze(t *testing.T, src capture.Source, keys *keylog.Store, opts proxylink.Options) []timeline.Event {
 	t.Helper()
 	var evs []timeline.Event
 	l := proxylink.New(timeline.SinkFunc(func(ev *timeline.Event) error {
 		evs = append(evs, *ev)
 		return nil
 	}), opts)
-	b := timeline.New(timeline.Options{Registry: stack.Registry(stack.Options{})}, l)
+	b := timeline.New(timeline.Options{Registry: stack.Registry(stack.Options{Keys: keys})}, l)
 	var p capture.Packet
 	for {
 		err := src.Next(&p)
@@ -393,6 +395,12 @@ func TestNginxL7(t *testing.T) {
 	for _, a := range backendAddr {
 		serve(t, listenIn(t, topo.Client.NS, a), be, nil)
 	}
+	certDir := t.TempDir()
+	certPEM, keyPEM := selfSignedPEM(t, "proxy.test")
+	certFile, keyFile := filepath.Join(certDir, "cert.pem"), filepath.Join(certDir, "key.pem")
+	if err := errors.Join(os.WriteFile(certFile, certPEM, 0o644), os.WriteFile(keyFile, keyPEM, 0o600)); err != nil {
+		t.Fatal(err)
+	}
 	startNginx(t, bin, topo.Server.NS, topo.Client.NS, fmt.Sprintf(`events { worker_connections 256; }
 http {
 	access_log off;
@@ -408,6 +416,9 @@ http {
 	}
 	server {
 		listen %s http2;
+		listen %s ssl http2;
+		ssl_certificate %s;
+		ssl_certificate_key %s;
 		location / {
 			proxy_pass http://backend;
 			proxy_http_version 1.1;
@@ -415,23 +426,38 @@ http {
 		}
 	}
 }
-`, backendAddr[0], backendAddr[1], proxyAddr), proxyAddr)
+`, backendAddr[0], backendAddr[1], proxyAddr, proxyTLS, certFile, keyFile), proxyAddr)
 
 	all := record(t, topo.Server.NS, topo.Server.Iface, "")
-	front := record(t, topo.Client.NS, topo.Client.Iface, fmt.Sprintf("tcp port %d", proxyAddr.Port()))
+	front := record(t, topo.Client.NS, topo.Client.Iface, fmt.Sprintf("tcp port %d or tcp port %d", proxyAddr.Port(), proxyTLS.Port()))
 	back := record(t, topo.Server.NS, topo.Server.Iface, fmt.Sprintf("tcp port %d or tcp port %d", backendAddr[0].Port(), backendAddr[1].Port()))
 
-	// Round 1: 12 concurrent streams on one front connection; round 2:
-	// 4 requests one after another on a second one, served from the pool.
+	// Round 1: 12 concurrent streams on one h2c front connection; round
+	// 2: 4 requests one after another on a second one, served from the
+	// pool; round 3: 6 concurrent streams over TLS (decoded with the
+	// client's key log).
 	var paths []string
-	frontPorts := map[string]uint16{}
+	frontPorts := map[string]netip.AddrPort{}
+	var keyLog bytes.Buffer
 	tr := &http2.Transport{AllowHTTP: true}
-	for round, n := range []int{12, 4} {
-		c, err := dialIn(topo.Client.NS, proxyAddr)
+	for round, n := range []int{12, 4, 6} {
+		addr := proxyAddr
+		if round == 2 {
+			addr = proxyTLS
+		}
+		c, err := dialIn(topo.Client.NS, addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		port := netip.MustParseAddrPort(c.LocalAddr().String()).Port()
+		local := netip.MustParseAddrPort(c.LocalAddr().String())
+		if round == 2 {
+			tc := tls.Client(c, &tls.Config{ServerName: "proxy.test", InsecureSkipVerify: true,
+				NextProtos: []string{"h2"}, KeyLogWriter: &keyLog})
+			if err := tc.Handshake(); err != nil {
+				t.Fatal(err)
+			}
+			c = tc
+		}
 		cc, err := tr.NewClientConn(c)
 		if err != nil {
 			t.Fatal(err)
@@ -441,7 +467,7 @@ http {
 		for i := range n {
 			path := fmt.Sprintf("/r%d/%d", round+1, i)
 			paths = append(paths, path)
-			frontPorts[path] = port
+			frontPorts[path] = local
 			get := func() {
 				defer wg.Done()
 				req, _ := http.NewRequest("GET", "http://proxy.test"+path, nil)
@@ -457,7 +483,7 @@ http {
 				}
 			}
 			wg.Add(1)
-			if round == 0 {
+			if round != 1 {
 				go get()
 			} else {
 				get()
@@ -471,10 +497,14 @@ http {
 		cc.Close()
 	}
 	time.Sleep(50 * time.Millisecond)
+	keys := &keylog.Store{}
+	if _, err := keys.Add(&keyLog, "client key log"); err != nil {
+		t.Fatal(err)
+	}
 
-	for _, in := range inputs(t, all.finish(t), front.finish(t), back.finish(t), proxyAddr) {
+	for _, in := range inputs(t, all.finish(t), front.finish(t), back.finish(t), proxyAddr, proxyTLS) {
 		t.Run(in.name, func(t *testing.T) {
-			got := links(analyze(t, in.src(), in.opts))
+			got := links(analyze(t, in.src(), keys, in.opts))
 			if len(got) != len(paths) {
 				t.Errorf("%d links; want %d (one per request)", len(got), len(paths))
 				for _, lk := range got {
@@ -498,8 +528,8 @@ http {
 					continue
 				case lk.mode != "l7":
 					t.Errorf("%s: mode %q; want l7", p, lk.mode)
-				case lk.front.Server != proxyAddr || lk.front.Client.Port() != frontPorts[p]:
-					t.Errorf("%s: front %v → %v; want port %d → %v", p, lk.front.Client, lk.front.Server, frontPorts[p], proxyAddr)
+				case lk.front.Server != proxyAddr && lk.front.Server != proxyTLS || lk.front.Client != frontPorts[p]:
+					t.Errorf("%s: front %v → %v; the client was %v", p, lk.front.Client, lk.front.Server, frontPorts[p])
 				case lk.back.Client.Port() != want.port || !slices.Contains(backendAddr, lk.back.Server):
 					t.Errorf("%s: back %v → %v; the backend saw port %d", p, lk.back.Client, lk.back.Server, want.port)
 				case (lk.backConn == "new") != (want.nth == 1):
@@ -589,7 +619,7 @@ stream {
 
 	for _, in := range inputs(t, all.finish(t), front.finish(t), back.finish(t), proxyTLS, proxyAddr) {
 		t.Run(in.name, func(t *testing.T) {
-			got := links(analyze(t, in.src(), in.opts))
+			got := links(analyze(t, in.src(), nil, in.opts))
 			if len(got) != n+1 {
 				t.Errorf("%d links; want %d", len(got), n+1)
 			}
@@ -632,6 +662,16 @@ stream {
 
 func selfSigned(t *testing.T, name string) tls.Certificate {
 	t.Helper()
+	cert, err := tls.X509KeyPair(selfSignedPEM(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+// selfSignedPEM returns a certificate for name and its key, PEM-encoded.
+func selfSignedPEM(t *testing.T, name string) (certPEM, keyPEM []byte) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -642,5 +682,10 @@ func selfSigned(t *testing.T, name string) tls.Certificate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
 }
