@@ -95,8 +95,12 @@ Capturing needs root or the CAP_NET_RAW capability:
 
 func runLive(ctx context.Context, opts *LiveOptions) error {
 	ios := opts.IO
-	if err := opts.Output.loadKeys(ios.Err); err != nil {
+	keys, err := opts.Output.loadKeys(ios.Err, true)
+	if err != nil {
 		return err
+	}
+	if keys != nil {
+		defer keys.close()
 	}
 	src, err := capture.OpenLive(capture.LiveOptions{
 		Iface:   opts.Iface,

@@ -95,26 +95,40 @@ func (o *OutputOptions) timelineOptions() timeline.Options {
 
 // loadKeys reads $SSLKEYLOGFILE and the --keylog files into one store.
 // A file that cannot be read is an error; a bad line is a warning on
-// errw, naming file and line.
-func (o *OutputOptions) loadKeys(errw io.Writer) error {
+// errw, naming file and line. With follow (live capture) the files are
+// followed instead: read now, and again whenever a decoder misses a
+// connection's secrets, a file that does not exist yet included; the
+// caller closes the returned follower.
+func (o *OutputOptions) loadKeys(errw io.Writer, follow bool) (*keyFollower, error) {
 	o.keys = &keylog.Store{}
 	files := o.KeyLogs
 	if o.keyLogEnv != "" {
 		files = append([]string{o.keyLogEnv}, files...)
 	}
+	if follow && len(files) > 0 {
+		k := newKeyFollower(o.keys, errw, files)
+		for _, ff := range k.files {
+			if err := ff.read(o.keys, errw); err != nil {
+				k.close()
+				return nil, fmt.Errorf("key log: %w", err)
+			}
+		}
+		o.keys.Refresh = k.refresh
+		return k, nil
+	}
 	for _, name := range files {
 		f, err := os.Open(name)
 		if err != nil {
-			return fmt.Errorf("key log: %w", err)
+			return nil, fmt.Errorf("key log: %w", err)
 		}
 		rep, err := o.keys.Add(f, name)
 		f.Close()
 		warnKeys(errw, rep)
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // addSecrets is capture.FileOptions.OnSecrets for capture name.

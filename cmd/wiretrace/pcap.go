@@ -86,7 +86,7 @@ func runPcap(ctx context.Context, opts *PcapOptions) error {
 			s.Close()
 		}
 	}()
-	if err := opts.Output.loadKeys(ios.Err); err != nil {
+	if _, err := opts.Output.loadKeys(ios.Err, false); err != nil {
 		return err
 	}
 	for i, name := range opts.Files {

@@ -128,6 +128,11 @@ type Store struct {
 	// means DefaultMaxLineLength. Longer lines are skipped with a warning
 	// without being read into memory.
 	MaxLineLength int
+	// Refresh, when set, is called by Lookup and LookupRSA before they
+	// report a miss, and they look again after it: a live capture's key
+	// log may have grown since it was read, and Refresh reads what is new
+	// with Add. It runs on the caller's goroutine and must not look up.
+	Refresh func()
 
 	byRandom map[[32]byte]*Secrets
 	rsa      map[[8]byte][48]byte
@@ -138,10 +143,19 @@ type Store struct {
 // random) pair, plus one per RSA premaster secret.
 func (st *Store) Len() int { return st.entries }
 
+// Empty reports whether the store holds no secret and cannot get any:
+// decoders then need not look connections up. A store with Refresh set is
+// never empty, its key log may still grow.
+func (st *Store) Empty() bool { return st.entries == 0 && st.Refresh == nil }
+
 // Lookup returns the secrets logged for the connection whose ClientHello
 // carried clientRandom. The Secrets are read-only.
 func (st *Store) Lookup(clientRandom [32]byte) (*Secrets, bool) {
 	s, ok := st.byRandom[clientRandom]
+	if !ok && st.Refresh != nil {
+		st.Refresh()
+		s, ok = st.byRandom[clientRandom]
+	}
 	return s, ok
 }
 
@@ -150,6 +164,10 @@ func (st *Store) Lookup(clientRandom [32]byte) (*Secrets, bool) {
 // ClientKeyExchange (RFC 5246, section 7.4.7.1). The result is a copy.
 func (st *Store) LookupRSA(prefix [8]byte) ([]byte, bool) {
 	pms, ok := st.rsa[prefix]
+	if !ok && st.Refresh != nil {
+		st.Refresh()
+		pms, ok = st.rsa[prefix]
+	}
 	if !ok {
 		return nil, false
 	}

@@ -63,7 +63,7 @@ func (d *Decoder) keysEvent(dir decode.Dir, status, msg string, at decode.Positi
 // maxKeyTries packets).
 func (d *Decoder) installKeys(dir decode.Dir, kind keyKind, pkt []byte, h *Header, p *versionParams, largest int64, at decode.Position) *keys {
 	fails := &d.keyFails[kind][dir.Index()]
-	if d.opts.Keys == nil || d.opts.Keys.Len() == 0 || !d.haveRandom || *fails >= maxKeyTries {
+	if d.opts.Keys == nil || d.opts.Keys.Empty() || !d.haveRandom || *fails >= maxKeyTries {
 		return nil
 	}
 	// A missing secret or unsupported suite is not tried again; a

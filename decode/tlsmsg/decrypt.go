@@ -264,7 +264,7 @@ func (d *Decoder) install(dir decode.Dir, ep epoch, s *suite13, at decode.Positi
 // It returns false when the record is to be shown encrypted.
 func (d *Decoder) decrypt13(dir decode.Dir, r *Record, at decode.Position, emit decode.Emit) bool {
 	c := &d.crypt[dir.Index()]
-	if d.opts.Keys.Len() == 0 {
+	if d.opts.Keys.Empty() {
 		return false
 	}
 	if c.epoch == epochNone {

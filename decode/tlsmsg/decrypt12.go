@@ -372,7 +372,7 @@ func (k *keys12) cbcDecrypt(dst, c []byte, explicit bool) ([]byte, error) {
 // direction's ChangeCipherSpec) and emits what it carries. It returns
 // false when the record is to be shown encrypted.
 func (d *Decoder) decrypt12(dir decode.Dir, r *Record, at decode.Position, emit decode.Emit) bool {
-	if d.opts.Keys == nil || d.opts.Keys.Len() == 0 || !d.haveRandom || d.crypt[dir.Index()].failed {
+	if d.opts.Keys == nil || d.opts.Keys.Empty() || !d.haveRandom || d.crypt[dir.Index()].failed {
 		return false
 	}
 	if d.k12[dir.Index()] == nil && !d.install12(dir, at, emit) {
