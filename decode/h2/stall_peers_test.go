@@ -2,6 +2,7 @@ package h2
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -386,5 +387,109 @@ func TestStallsOnCaptures(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 			t.Errorf("%s: stalls\n%s\nwant\n%s", filepath.Base(tt.path), strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 		}
+	}
+}
+
+// TestPeersFlowControlStallDownload: net/http's HTTP/2 client with a 16 KiB
+// stream receive window reads a response slowly; x/net's server, whose
+// handler times its writes, is held back by it. The server's recording is
+// the capture at the blocked sender: its stalls add up to about the time
+// the handler's writes were blocked.
+func TestPeersFlowControlStallDownload(t *testing.T) {
+	const (
+		piece = 16384
+		body  = 16 * piece
+		pause = 15 * time.Millisecond
+	)
+	var (
+		mu      sync.Mutex
+		writing time.Duration // the handler's time in Write and Flush
+	)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", itoa(body))
+		w.WriteHeader(200)
+		buf := make([]byte, piece)
+		for i := 0; i < body/piece; i++ {
+			t0 := time.Now()
+			w.Write(buf)
+			w.(http.Flusher).Flush()
+			mu.Lock()
+			writing += time.Since(t0)
+			mu.Unlock()
+		}
+	})
+	addr, srv := recordedServer(t, &http2.Server{}, handler)
+	cli := &timedRec{}
+	// net/http's own HTTP/2 client (the bundled copy of x/net's),
+	// prior-knowledge h2c.
+	var protos http.Protocols
+	protos.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{
+		Protocols: &protos,
+		HTTP2:     &http.HTTP2Config{MaxReceiveBufferPerStream: piece},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var d net.Dialer
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &timedConn{Conn: c, rec: cli, read: decode.S2C, write: decode.C2S}, nil
+		},
+	}
+	req, _ := http.NewRequest("GET", "http://"+addr+"/large", nil)
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8192)
+	n := 0
+	for {
+		k, err := io.ReadFull(res.Body, buf)
+		n += k
+		if err != nil {
+			break
+		}
+		time.Sleep(pause)
+	}
+	res.Body.Close()
+	tr.CloseIdleConnections()
+	if n != body {
+		t.Fatalf("read %d bytes; want %d", n, body)
+	}
+	// The server's connection is done when the client has closed it.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		srv.mu.Lock()
+		steps := append([]timedStep(nil), srv.steps...)
+		srv.mu.Unlock()
+		ss := ofType(runTimed(NewDecoder(Options{}), steps), TypeFlowControlStall)
+		mu.Lock()
+		writing := writing
+		mu.Unlock()
+		var stalled time.Duration
+		for _, e := range ss {
+			f, _ := e.Info.Get("duration_ms")
+			stalled += f.Duration()
+			if e.Dir != decode.S2C || get(e, "scope") != "stream" || get(e, "stream") != "1" {
+				t.Errorf("server: %s; want s2c, stream 1", line(e))
+			}
+		}
+		// Each stall ends at an update the server read, and begins at
+		// most a loop turn of the handler after its Write returned.
+		slack := time.Duration(body/piece) * 2 * time.Millisecond
+		if len(ss) >= 3 && stalled <= writing+slack && stalled >= writing/2 {
+			cli.mu.Lock()
+			cs := ofType(runTimed(NewDecoder(Options{}), cli.steps), TypeFlowControlStall)
+			cli.mu.Unlock()
+			t.Logf("%d stalls at the server, %v; the handler's writes took %v; %d stalls at the client", len(ss), stalled, writing, len(cs))
+			if len(cs) == 0 || len(cs) > len(ss) {
+				t.Errorf("%d stalls at the client, %d at the server", len(cs), len(ss))
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d stalls at the server, %v; the handler's writes took %v", len(ss), stalled, writing)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
