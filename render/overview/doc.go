@@ -1,0 +1,40 @@
+// Package overview draws a whole capture as one graph: hosts as nodes,
+// connections as edges, proxies highlighted, laid out and written as SVG
+// by Graphviz (github.com/goccy/go-graphviz, Graphviz compiled to
+// WebAssembly, so no cgo and no installed Graphviz).
+//
+// # Place in the flow
+//
+// capture → decode → timeline → render. overview is a renderer: a
+// timeline.Sink that reads each connection's conn/summary and the
+// analysis/proxy-link events, and at Close lays out and writes the graph.
+// It never parses packets, reads no clock and prints nothing; its only
+// output is the writer it was given.
+//
+// # The graph
+//
+// A node is one host (an IP address). Its label is the address, the ports
+// it served ("ports 443, 8080"), and the server names clients asked it for
+// (TLS SNI). An edge aggregates the connections from one client host to one
+// server host and port over one protocol stack ("tcp/tls/http2"), labelled
+// with the port, the protocol, the number of connections and the bytes each
+// way. A host is a proxy, drawn filled and marked "proxy", when a
+// proxy-link event names it (the front connections' server, the back
+// connections' client) or when it served connections from another host
+// and opened connections to another host. A dashed edge joins a proxy's
+// front address to its back address when they differ.
+//
+// # Contracts
+//
+//   - Memory holds aggregates only, never events: at most
+//     Options.MaxEdges edges are tracked; connections beyond them are only
+//     counted. At most Options.MaxDrawn edges are drawn (the busiest), the
+//     rest summed up in the graph's caption, so the SVG stays readable and
+//     bounded.
+//   - Output is deterministic: hosts and edges are written in sorted
+//     order, and the same events give byte-identical DOT and SVG.
+//   - Wire strings (server names, protocol names) are cleaned as in
+//     render/layout (control characters and invalid UTF-8 escaped, cut)
+//     and escaped for DOT and for Graphviz's entity handling, so they come
+//     out as inert text in a well-formed SVG.
+package overview
