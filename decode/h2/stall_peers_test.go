@@ -224,18 +224,23 @@ func upload(t *testing.T, addr string, size int) (client *timedRec, stalls []kno
 // and answers with the byte count.
 func slowReader(piece int, pause time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		buf := make([]byte, piece)
-		n := 0
-		for {
-			k, err := io.ReadFull(r.Body, buf)
-			n += k
-			if err != nil {
-				break
-			}
-			time.Sleep(pause)
-		}
-		io.WriteString(w, itoa(n))
+		io.WriteString(w, itoa(readSlowly(r.Body, piece, pause)))
 	})
+}
+
+// readSlowly reads r to its end piece by piece, pausing after each, and
+// returns the bytes read.
+func readSlowly(r io.Reader, piece int, pause time.Duration) int {
+	buf := make([]byte, piece)
+	n := 0
+	for {
+		k, err := io.ReadFull(r, buf)
+		n += k
+		if err != nil {
+			return n
+		}
+		time.Sleep(pause)
+	}
 }
 
 func TestPeersFlowControlStall(t *testing.T) {
@@ -441,16 +446,7 @@ func TestPeersFlowControlStallDownload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 8192)
-	n := 0
-	for {
-		k, err := io.ReadFull(res.Body, buf)
-		n += k
-		if err != nil {
-			break
-		}
-		time.Sleep(pause)
-	}
+	n := readSlowly(res.Body, 8192, pause)
 	res.Body.Close()
 	tr.CloseIdleConnections()
 	if n != body {
