@@ -18,7 +18,9 @@ import (
 //	      bit 5 the snap length keeps only half the payload,
 //	      bits 6-7 time since the previous segment (0.1 ms, 1 ms, 30 ms, 1 s)
 //	  [1] sequence number: the sender's ISN + [1] - 8
-//	  [2] payload length, low 6 bits
+//	  [2] payload length, low 6 bits; bit 6: one SACK block, from the
+//	      acknowledgment + 4*([4]&15) for 4*([4]>>4 + 1) bytes; bit 7:
+//	      the SACK-permitted option (on a SYN)
 //	  [3] acknowledgment: the peer's ISN + [3] - 8
 //	  [4] window, shifted left by 4 (0 is a zero window)
 //
@@ -121,6 +123,9 @@ func (f *fuzzChecker) Data(dir decode.Dir, c *Chunk) {
 func (f *fuzzChecker) GapFilled(dir decode.Dir, g *Gap) {
 	f.frame("gap opened", g.OpenedFrame)
 	f.frame("gap filled", g.FilledFrame)
+	if g.Downstream && (g.Offset+g.Len > f.next[dir.Index()] || g.Blocked == 0 || g.Len == 0 || g.OpenedFrame > g.FilledFrame) {
+		f.t.Fatalf("%s downstream hole %+v; delivered %d", dir, *g, f.next[dir.Index()])
+	}
 	if g.Filled.Before(g.Opened) && g.FilledFrame >= g.OpenedFrame {
 		f.t.Fatalf("%s gap filled at %v before it opened at %v", dir, g.Filled, g.Opened)
 	}
@@ -217,6 +222,18 @@ func FuzzReassembly(f *testing.F) {
 		rec(false, "S", 8, 10, 0, 0xff, 0, false),
 		rec(true, "SA", 8, 0, 19, 0xff, 1, false),
 		rec(false, "S", 100, 0, 0, 0xff, 3, false)))
+	// SACK: a segment lost after the capture point, the receiver's
+	// SACK, the retransmission, the acknowledgment passing the hole.
+	f.Add(fuzzInput(isn,
+		rec(false, "S", 8, 0x80, 0, 0xff, 0, false),
+		rec(true, "SA", 8, 0x80, 9, 0xff, 1, false),
+		rec(false, "A", 9, 0, 9, 0xff, 0, false),
+		rec(false, "A", 9, 8, 9, 0xff, 0, false),
+		rec(false, "A", 17, 8, 9, 0xff, 0, false),
+		rec(false, "A", 25, 8, 9, 0xff, 0, false),
+		rec(true, "A", 9, 0x40, 17, 0x12, 1, false),
+		rec(false, "A", 17, 8, 9, 0xff, 1, false),
+		rec(true, "A", 9, 0, 33, 0xff, 1, false)))
 	// Garbage header only.
 	f.Add([]byte{0xde, 0xad})
 
@@ -267,7 +284,12 @@ func FuzzReassembly(f *testing.F) {
 			if r[0]&(1<<5) != 0 {
 				payload = payload[:n/2]
 			}
-			tcp := &netpkt.TCP{Seq: seq, Ack: ack, Flags: flags, Window: uint16(r[4]) << 4, WScale: -1}
+			tcp := &netpkt.TCP{Seq: seq, Ack: ack, Flags: flags, Window: uint16(r[4]) << 4, WScale: -1,
+				SACKPermitted: r[2]&0x80 != 0}
+			if r[2]&0x40 != 0 {
+				left := ack + 4*uint32(r[4]&15)
+				tcp.SACK[0], tcp.NSACK = netpkt.SACKBlock{Left: left, Right: left + 4*uint32(r[4]>>4+1)}, 1
+			}
 			c.IsNewConnection(dir, tcp)
 			chk.frames = int64(i + 1)
 			c.Segment(dir, &Segment{Frame: int64(i + 1), TS: ts, TCP: tcp, Payload: payload, PayloadLen: n}, emit)
