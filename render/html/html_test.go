@@ -10,9 +10,6 @@ import (
 	xhtml "golang.org/x/net/html"
 
 	"github.com/wiretrace/wiretrace/decode"
-	"github.com/wiretrace/wiretrace/decode/keylog"
-	"github.com/wiretrace/wiretrace/decode/stack"
-	"github.com/wiretrace/wiretrace/internal/pcaptest"
 	"github.com/wiretrace/wiretrace/render/html"
 	"github.com/wiretrace/wiretrace/render/layout/layouttest"
 	"github.com/wiretrace/wiretrace/timeline"
@@ -31,25 +28,12 @@ var captures = []string{
 	"tcp-pipelined.pcapng", "tls13-resumed.pcapng", "ws-basic.pcapng", "h3-quic.pcapng",
 }
 
-// run drives a capture through the decoders and the timeline into sink.
-func run(t testing.TB, name string, sink timeline.Sink) {
-	t.Helper()
-	keys := &keylog.Store{}
-	sopts := stack.Options{Keys: keys}
-	opts := pcaptest.Options{Registry: stack.Registry(sopts), Keys: keys, Timeline: timeline.Options{Datagrams: stack.Datagrams(sopts)}}
-	pcaptest.Run(t, pcaptest.Project(name), opts, func(ev *timeline.Event) {
-		if err := sink.Event(ev); err != nil {
-			t.Fatal(err)
-		}
-	})
-}
-
 // renderCapture writes the report of one capture.
 func renderCapture(t testing.TB, name string, opts html.Options) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w := html.New(&b, opts)
-	run(t, name, w)
+	layouttest.RunCapture(t, name, w)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +74,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal("two renderings of the same capture differ")
 			}
 			var summaries int
-			run(t, name, timeline.SinkFunc(func(ev *timeline.Event) error {
+			layouttest.RunCapture(t, name, timeline.SinkFunc(func(ev *timeline.Event) error {
 				if ev.Layer == decode.LayerConn && ev.Type == decode.TypeSummary {
 					summaries++
 				}
