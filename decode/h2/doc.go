@@ -103,7 +103,8 @@
 // never a stall, even one smaller than the sender's frames: it may send
 // what fits. A stream window that a smaller SETTINGS_INITIAL_WINDOW_SIZE
 // takes to zero or below starts nothing until the sender's next DATA or
-// HEADERS there: no frame shows it held back before. Stream and connection
+// HEADERS there: no frame shows it held back before. Streams not tracked
+// (over Options.MaxStreams) start none. Stream and connection
 // stalls are reported separately, so one frame may start both. Times are
 // those of the capture point: captured at the sender, duration_ms is how
 // long it waited; at the receiver it is shorter by about a round trip (the
