@@ -32,7 +32,6 @@ import (
 
 	"github.com/wiretrace/wiretrace/capture"
 	"github.com/wiretrace/wiretrace/decode/keylog"
-	"github.com/wiretrace/wiretrace/decode/stack"
 	"github.com/wiretrace/wiretrace/internal/netns"
 	"github.com/wiretrace/wiretrace/timeline"
 	"github.com/wiretrace/wiretrace/timeline/proxylink"
@@ -279,35 +278,6 @@ func (s *sliceSource) Next(p *capture.Packet) error {
 
 func (s *sliceSource) Close() error { return nil }
 
-// analyze runs a capture through the timeline and the Linker and returns
-// every event.
-func analyze(t *testing.T, src capture.Source, keys *keylog.Store, opts proxylink.Options) []timeline.Event {
-	t.Helper()
-	var evs []timeline.Event
-	l := proxylink.New(timeline.SinkFunc(func(ev *timeline.Event) error {
-		evs = append(evs, *ev)
-		return nil
-	}), opts)
-	b := timeline.New(timeline.Options{Registry: stack.Registry(stack.Options{Keys: keys})}, l)
-	var p capture.Packet
-	for {
-		err := src.Next(&p)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Packet(&p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := errors.Join(b.Close(), l.Close(), src.Close()); err != nil {
-		t.Fatal(err)
-	}
-	return evs
-}
-
 // inputs gives the three ways a scenario is analysed: the proxy host's
 // one capture with the heuristics; the front (client side) and back
 // (proxy side) captures merged, with the heuristics and with --proxy.
@@ -497,8 +467,14 @@ http {
 		cc.Close()
 	}
 	time.Sleep(50 * time.Millisecond)
+	if dir := os.Getenv("WIRETRACE_PROXYLINK_CAPTURES"); dir != "" {
+		os.MkdirAll(filepath.Join(dir, t.Name()), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, t.Name(), "keys.log"), keyLog.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	keys := &keylog.Store{}
-	if _, err := keys.Add(&keyLog, "client key log"); err != nil {
+	if _, err := keys.Add(bytes.NewReader(keyLog.Bytes()), "client key log"); err != nil {
 		t.Fatal(err)
 	}
 
