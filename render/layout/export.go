@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"strings"
 	"time"
 
 	"github.com/wiretrace/wiretrace/decode"
@@ -76,3 +77,39 @@ func Human(d time.Duration) string { return human(d) }
 
 // Grouped formats n with thousands separators: 1,234,567.
 func Grouped(n int64) string { return grouped(n) }
+
+// QUICFrame returns the entry of a QUIC packet event's frames list for
+// the frame type name ("CONNECTION_CLOSE err=app:0x0", "HANDSHAKE_DONE"),
+// cleaned, or "" when the packet has none.
+func QUICFrame(e *decode.Event, name string) string {
+	if e.Layer != decode.LayerQUIC {
+		return ""
+	}
+	f, ok := e.Info.Get("frames")
+	if !ok {
+		return ""
+	}
+	for _, s := range f.Strs {
+		if s == name || strings.HasPrefix(s, name+" ") {
+			return clean(s, maxLabelBytes)
+		}
+	}
+	return ""
+}
+
+// Carries reports that c, a decrypted TLS record or a QUIC 1-RTT packet,
+// carried next, an event of the same packet and direction at a higher
+// layer (HTTP, WebSocket; HTTP/3 or TLS in QUIC): c adds nothing to a
+// picture that shows next.
+func Carries(c, next *decode.Event) bool {
+	if c.Frame != next.Frame || c.Dir != next.Dir {
+		return false
+	}
+	switch {
+	case c.Layer == decode.LayerTLS && c.Type == "ApplicationData":
+		return next.Layer == decode.LayerHTTP1 || next.Layer == decode.LayerHTTP2 || next.Layer == decode.LayerWS
+	case c.Layer == decode.LayerQUIC && c.Type == "1-RTT":
+		return next.Layer == decode.LayerHTTP3 || next.Layer == decode.LayerTLS
+	}
+	return false
+}

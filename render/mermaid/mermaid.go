@@ -353,11 +353,27 @@ func label(e *decode.Event) string {
 	case e.Layer == decode.LayerWS && e.Type == "close":
 		add("", "code_name")
 		add("reason ", "reason")
+	case e.Layer == decode.LayerQUIC:
+		if n := quicNote(e); n != "" {
+			extra = append(extra, n)
+		}
 	}
 	if len(extra) > 0 {
 		s += " (" + strings.Join(extra, ", ") + ")"
 	}
 	return s
+}
+
+// quicNote names the frames of a QUIC packet that change the
+// connection's state: HANDSHAKE_DONE and CONNECTION_CLOSE (with its error).
+func quicNote(e *decode.Event) string {
+	var parts []string
+	for _, name := range [...]string{"HANDSHAKE_DONE", "CONNECTION_CLOSE"} {
+		if f := layout.QUICFrame(e, name); f != "" {
+			parts = append(parts, f)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // analysisNote is the note of an analysis event other than a head-of-line
@@ -403,7 +419,7 @@ var bulkTypes = map[decode.Layer]map[decode.Type]bool{
 }
 
 func bulk(e *decode.Event) bool {
-	if e.Dir != decode.C2S && e.Dir != decode.S2C {
+	if e.Dir != decode.C2S && e.Dir != decode.S2C || quicNote(e) != "" {
 		return false
 	}
 	if e.Layer == decode.LayerTLS && e.Info.Has("handshake") {
@@ -412,25 +428,11 @@ func bulk(e *decode.Event) bool {
 	return bulkTypes[e.Layer][e.Type]
 }
 
-// carrier reports a decrypted TLS record or a QUIC 1-RTT packet whose
-// content the next event, of the same packet and direction, shows at a
-// higher layer: the carrier adds nothing to the picture.
+// carrier reports an event that only carried the next one (see
+// layout.Carries). A QUIC packet that closes the connection or confirms
+// the handshake is shown all the same.
 func carrier(events []timeline.Event, i int) bool {
-	e := &events[i]
-	if i+1 >= len(events) {
-		return false
-	}
-	n := &events[i+1]
-	if n.Frame != e.Frame || n.Dir != e.Dir {
-		return false
-	}
-	switch {
-	case e.Layer == decode.LayerTLS && e.Type == "ApplicationData":
-		return n.Layer == decode.LayerHTTP1 || n.Layer == decode.LayerHTTP2 || n.Layer == decode.LayerWS
-	case e.Layer == decode.LayerQUIC && e.Type == "1-RTT":
-		return n.Layer == decode.LayerHTTP3 || n.Layer == decode.LayerTLS
-	}
-	return false
+	return i+1 < len(events) && quicNote(&events[i].Event) == "" && layout.Carries(&events[i].Event, &events[i+1].Event)
 }
 
 // fold writes the steps, each run of at least minFold bulk events as one

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wiretrace/wiretrace/render/layout/layouttest"
 	"github.com/wiretrace/wiretrace/render/mermaid"
+	"github.com/wiretrace/wiretrace/timeline"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -125,5 +126,56 @@ func checkDiagram(t testing.TB, d string) {
 				t.Errorf("line %d: control byte %#x", n+2, c)
 			}
 		}
+	}
+}
+
+// TestBounded renders connections of 100,000 segments: folded into one
+// arrow per run, and, with folding defeated by alternating findings, cut
+// to the statement and byte limits with a note, under GitHub's limit.
+func TestBounded(t *testing.T) {
+	c := layouttest.Bulk(100_000)
+	d := mermaid.Diagram(c.Conn, c.Events, mermaid.Options{})
+	checkDiagram(t, d)
+	if !strings.Contains(d, "100000× tcp segment") && !strings.Contains(d, "50000× tcp segment") {
+		t.Errorf("bulk run not folded:\n%.2000s", d)
+	}
+
+	// Through the Writer, whose buffer keeps the first and last
+	// MaxEvents events of a connection.
+	var b bytes.Buffer
+	w := mermaid.New(&b, mermaid.Options{MaxEvents: 1000, Bare: true})
+	for i := range c.Events {
+		if err := w.Event(&c.Events[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkDiagram(t, b.String())
+	if !strings.Contains(b.String(), "98,004 events left out to bound the diagram") {
+		t.Errorf("no note for the events the buffer dropped:\n%.3000s", b.String())
+	}
+
+	// Statements that cannot fold: every event a different finding.
+	l := layouttest.Loss()
+	var evs []timeline.Event
+	for i := 0; i < 3000; i++ {
+		for _, e := range l.Events[:len(l.Events)-1] {
+			e.Frame += int64(i * 100)
+			evs = append(evs, e)
+		}
+	}
+	evs = append(evs, l.Events[len(l.Events)-1])
+	d = mermaid.Diagram(l.Conn, evs, mermaid.Options{})
+	checkDiagram(t, d)
+	if n := strings.Count(d, "\n"); n > mermaid.DefaultMaxLines+8 {
+		t.Errorf("%d lines; want at most about %d", n, mermaid.DefaultMaxLines)
+	}
+	if len(d) > 50000 || !strings.Contains(d, "statements left out (frames") {
+		t.Errorf("%d bytes, or no omission note", len(d))
+	}
+	if !strings.Contains(d, "summary") {
+		t.Error("the summary must stay")
 	}
 }

@@ -222,16 +222,18 @@ func (c *connState) caption(e *decode.Event) (time.Time, string) {
 			s = "TLS Alert from " + side + ": " + strings.TrimSpace(f("level")+" "+f("description"))
 		}
 	case decode.LayerQUIC:
-		switch e.Type {
-		case "Initial":
-			if e.Dir == decode.C2S && !c.quicSeen {
-				c.quicSeen = true
-				s = "QUIC Initial " + f("version") + " → " + layout.Clean(c.conn.Server.String(), 64)
-			}
-		case "Retry":
+		switch {
+		case e.Type == "Initial" && e.Dir == decode.C2S && !c.quicSeen:
+			c.quicSeen = true
+			s = "QUIC Initial " + f("version") + " → " + layout.Clean(c.conn.Server.String(), 64)
+		case e.Type == "Retry":
 			s = "QUIC Retry"
-		case "VersionNegotiation":
+		case e.Type == "VersionNegotiation":
 			s = "QUIC Version Negotiation: " + f("versions")
+		case layout.QUICFrame(e, "CONNECTION_CLOSE") != "":
+			s = "QUIC " + layout.QUICFrame(e, "CONNECTION_CLOSE") + " from " + side
+		case layout.QUICFrame(e, "HANDSHAKE_DONE") != "":
+			s = "QUIC handshake confirmed (HANDSHAKE_DONE)"
 		}
 	case decode.LayerHTTP1, decode.LayerHTTP2, decode.LayerHTTP3:
 		if e.Type == "exchange" {

@@ -8,12 +8,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wiretrace/wiretrace/render/layout/layouttest"
 	"github.com/wiretrace/wiretrace/render/vtt"
+	"github.com/wiretrace/wiretrace/timeline"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -290,5 +292,54 @@ func validate(t *testing.T, files []file) {
 				t.Errorf("file %d (%s), cue %d: read as %q; want %q", i, f.kind, k+1, got, want[k])
 			}
 		}
+	}
+}
+
+// TestBounded holds at most MaxCaptions captions and says how many it
+// left out.
+func TestBounded(t *testing.T) {
+	c := layouttest.Loss()
+	var evs []timeline.Event
+	for i := 0; i < 200; i++ {
+		for _, e := range c.Events[:len(c.Events)-1] {
+			e.TS = e.TS.Add(time.Duration(i) * time.Second)
+			evs = append(evs, e)
+		}
+	}
+	var b bytes.Buffer
+	w := vtt.New(&b, vtt.Options{MaxCaptions: 100})
+	for i := range evs {
+		if err := w.Event(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkVTT(t, b.Bytes(), false)
+	if n := strings.Count(b.String(), " --> "); n > 100 {
+		t.Errorf("%d cues; want at most 100", n)
+	}
+	if !strings.Contains(b.String(), "more captions left out (MaxCaptions).") {
+		t.Error("no NOTE counting the captions left out")
+	}
+}
+
+// TestOverlapping captions two connections at the same time: their cues
+// interleave in time order, each prefixed with its connection, and they
+// share one chapter.
+func TestOverlapping(t *testing.T) {
+	a, b := layouttest.HandshakeDataFIN(), layouttest.Loss()
+	evs := append(append([]timeline.Event(nil), a.Events...), b.Events...)
+	slices.SortStableFunc(evs, func(x, y timeline.Event) int { return x.TS.Compare(y.TS) })
+	caps, ch := renderCase(t, layouttest.Case{Conn: a.Conn, Events: evs}, vtt.Options{})
+	checkVTT(t, caps, false)
+	checkVTT(t, ch, true)
+	s := string(caps)
+	if !strings.Contains(s, "#1 TCP SYN") || !strings.Contains(s, "#3 TCP SYN") {
+		t.Errorf("captions lack a connection:\n%s", s)
+	}
+	if !strings.Contains(string(ch), "2 connections (#1, #3)") {
+		t.Errorf("overlapping connections must share a chapter:\n%s", ch)
 	}
 }
