@@ -1,0 +1,4 @@
+package ladder
+
+// TextWidth is textWidth, for the tests.
+var TextWidth = textWidth
