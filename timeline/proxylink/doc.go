@@ -67,6 +67,14 @@
 //   - addresses: with Options.Proxies, as for L7; without, B's client
 //     address is F's server address, or both carry the same ClientHello.
 //
+// A CONNECT tunnel is an L4 relay too: when a connection's first exchange
+// is an HTTP/1.1 CONNECT answered 2xx, its later exchanges get no L7
+// links; instead it is an L4 front whose streams are compared without the
+// CONNECT request and response heads, whose stack is "http1/" and the
+// back's (or "http1/tunnel"), whose first messages count from the tunnel
+// on, and whose CONNECT target, when it is an IP address and port equal to
+// B's server, is evidence enough ("connect") without the address rule.
+//
 // The earliest such B (by first packet, then connection number) not
 // already paired is F's back. When F ends while a connection that could
 // still be its back is open, F's summary (only that) is held until that
@@ -86,13 +94,15 @@
 // byte, when both had one), added_ms (front exchange duration less back
 // exchange duration), back_connect_ms (for a new back connection: its
 // first packet to its request). L4 ones carry front, back, mode,
-// back_conn ("new"), evidence ("tls-hello", "address", "proxy-option",
-// then "bytes" for equal streams or "bytes-prefix"), sni (when TLS),
+// back_conn ("new"), evidence ("connect", "tls-hello", "address",
+// "proxy-option", then "bytes" for equal streams or "bytes-prefix"),
+// connect (a tunnel's CONNECT target), sni (when TLS),
 // bytes_c2s, bytes_s2c (F's), back_bytes_c2s, back_bytes_s2c (B's, when
-// they differ), connect_ms (F's first
+// they differ, and for tunnels), connect_ms (F's first
 // packet to B's), to_back_ms and from_back_ms (the first decoded message
 // each way: the client's on F to B, the server's on B to F, when decoded
-// on both), requests (exchanges decoded on F, when any).
+// on both), requests (exchanges decoded on F, a tunnel's CONNECT not
+// counted, when any).
 //
 // # Memory
 //

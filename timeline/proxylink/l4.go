@@ -52,6 +52,7 @@ const (
 	evidenceProxy   = "proxy-option" // Options.Proxies
 	evidenceAddress = "address"      // the front's server opened the back
 	evidenceHello   = "tls-hello"
+	evidenceConnect = "connect" // the front's CONNECT named the back's server
 	evidenceBytes   = "bytes"
 	evidencePrefix  = "bytes-prefix" // one side's stream cut short
 )
@@ -66,6 +67,16 @@ func relayed(sent, got uint64) bool {
 		return false
 	}
 	return sent-got <= max(32, sent/16)
+}
+
+// sameStack reports whether front f and back b decoded alike: the same
+// protocol stack, or for a tunnel "http1/" and the back's (or a tunnel
+// nothing decoded).
+func sameStack(f, b *connRec) bool {
+	if f.connect == "" {
+		return f.protocol == b.protocol
+	}
+	return f.protocol == "http1/tunnel" || f.protocol == "http1/"+b.protocol
 }
 
 // causal reports whether b's first decoded messages can be relays of f's:
@@ -104,6 +115,16 @@ func (l *Linker) l4Find(f *connRec, force bool) (back *connRec, evidence []strin
 	if len(l.opts.Proxies) > 0 && !l.isFront(fc.Server) {
 		return nil, nil, false
 	}
+	// The streams relayed: a tunnel's without its CONNECT heads.
+	sent := f.bytes
+	target, _ := netip.ParseAddrPort(f.connect)
+	if f.connect != "" {
+		if uint64(f.tunnel[0]) > sent[0] || uint64(f.tunnel[1]) > sent[1] {
+			return nil, nil, false
+		}
+		sent[0] -= uint64(f.tunnel[0])
+		sent[1] -= uint64(f.tunnel[1])
+	}
 	i, _ := slices.BinarySearchFunc(l.byID, fc.ID+1, func(x *connRec, id int) int { return x.conn.ID - id })
 	for ; i < len(l.byID); i++ {
 		b := l.byID[i]
@@ -115,6 +136,10 @@ func (l *Linker) l4Find(f *connRec, force bool) (back *connRec, evidence []strin
 			continue
 		}
 		rule := l.addrRule(fc, bc)
+		connect := f.connect != "" && target.IsValid() && target == bc.Server
+		if connect && rule == "" && len(l.opts.Proxies) == 0 {
+			rule = evidenceConnect
+		}
 		if f.hello != "" || b.hello != "" {
 			// A relay forwards the ClientHello at once: a back
 			// connection without it by the front's end is not this
@@ -135,17 +160,20 @@ func (l *Linker) l4Find(f *connRec, force bool) (back *connRec, evidence []strin
 			}
 			return nil, nil, true
 		}
-		if b.protocol != f.protocol || !causal(f, b) ||
-			!relayed(f.bytes[0], b.bytes[0]) || !relayed(b.bytes[1], f.bytes[1]) {
+		if !sameStack(f, b) || !causal(f, b) ||
+			!relayed(sent[0], b.bytes[0]) || !relayed(b.bytes[1], sent[1]) {
 			continue
+		}
+		if connect {
+			evidence = append(evidence, evidenceConnect)
 		}
 		if f.hello != "" {
 			evidence = append(evidence, evidenceHello)
 		}
-		if rule != evidenceHello {
+		if rule != evidenceHello && rule != evidenceConnect {
 			evidence = append(evidence, rule)
 		}
-		if b.bytes == f.bytes {
+		if b.bytes == sent {
 			return b, append(evidence, evidenceBytes), false
 		}
 		return b, append(evidence, evidencePrefix), false
@@ -164,11 +192,14 @@ func (l *Linker) emitL4(f, b *connRec, evidence []string, sum *timeline.Event) {
 		decode.String("mode", "l4"),
 		decode.String("back_conn", "new"),
 		decode.Strings("evidence", evidence))
+	if f.connect != "" {
+		info = append(info, decode.String("connect", f.connect))
+	}
 	if f.hello != "" {
 		info = append(info, decode.String("sni", f.sni))
 	}
 	info = append(info, decode.Uint("bytes_c2s", f.bytes[0]), decode.Uint("bytes_s2c", f.bytes[1]))
-	if b.bytes != f.bytes {
+	if f.connect != "" || b.bytes != f.bytes {
 		info = append(info, decode.Uint("back_bytes_c2s", b.bytes[0]), decode.Uint("back_bytes_s2c", b.bytes[1]))
 	}
 	info = append(info,
@@ -179,8 +210,10 @@ func (l *Linker) emitL4(f, b *connRec, evidence []string, sum *timeline.Event) {
 	if !f.firstMsg[1].IsZero() && !b.firstMsg[1].IsZero() {
 		info = append(info, decode.Millis("from_back_ms", f.firstMsg[1].Sub(b.firstMsg[1])))
 	}
-	if f.requests > 0 {
-		info = append(info, decode.Int("requests", int64(f.requests)))
+	if n := f.requests; f.connect != "" && n > 1 {
+		info = append(info, decode.Int("requests", int64(n-1)))
+	} else if f.connect == "" && n > 0 {
+		info = append(info, decode.Int("requests", int64(n)))
 	}
 	l.emit(f, decode.Position{Frame: sum.Frame, TS: sum.TS}, decode.NoValue, info)
 }

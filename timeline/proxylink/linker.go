@@ -107,6 +107,10 @@ type connRec struct {
 	l4Front  bool
 	l4Back   bool
 	relayTo  *connRec // its first request looked relayed unchanged to this one
+	// connect is the target of a CONNECT tunnel opened by the
+	// connection's first request; tunnel the bytes each way before it.
+	connect string
+	tunnel  [2]int64
 	// headLen is the length of the first request head (HTTP/1.x) or
 	// request HEADERS frame, and of the first response's; 0 until seen.
 	headLen [2]int64
@@ -164,7 +168,17 @@ func (l *Linker) Event(ev *timeline.Event) error {
 		if err := l.pass(ev); err != nil {
 			return err
 		}
-		l.exchange(r, ev)
+		if r.requests == 1 && ev.Layer == decode.LayerHTTP1 && isConnect(ev) {
+			// A tunnel: what follows is relayed bytes, checked by the
+			// L4 rules without the CONNECT heads, and first messages
+			// count from here.
+			a, _ := ev.Info.Get("authority")
+			r.connect, r.tunnel, r.firstMsg = a.Str, r.headLen, [2]time.Time{}
+			return nil
+		}
+		if r.connect == "" {
+			l.exchange(r, ev)
+		}
 		return l.err
 	}
 	if ev.Dir == decode.C2S || ev.Dir == decode.S2C {
@@ -196,6 +210,12 @@ func (l *Linker) Advance(now time.Time) error {
 	}
 	l.releaseHeld(false)
 	return l.err
+}
+
+// isConnect reports whether an HTTP/1.1 exchange opened a CONNECT tunnel.
+func isConnect(ev *timeline.Event) bool {
+	up, _ := ev.Info.Get("upgrade")
+	return up.Str == "connect"
 }
 
 // isHead reports whether ev is an HTTP request or response head: an

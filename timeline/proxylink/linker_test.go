@@ -247,6 +247,27 @@ func TestLinker(t *testing.T) {
 		"1 proxy-link front=1 back=2 mode=l4 back_conn=new evidence=address,bytes bytes_c2s=200 bytes_s2c=900 connect_ms=0.2 to_back_ms=0.05 from_back_ms=0.05 requests=2",
 		"1 summary"}
 
+	// An HTTP/1.1 CONNECT tunnel (gRPC over h2c through it, as in
+	// suricata-verify's http2-errorcode capture): the request inside is
+	// relayed, so one l4 link, the streams compared without the CONNECT
+	// heads.
+	tf := conn(1, "127.0.0.1:63577", "127.0.0.1:8888", 0)
+	tb := conn(2, "127.0.0.1:63578", "127.0.0.1:6233", 0.2)
+	connectEx := exch(tf, decode.LayerHTTP1, 1, "CONNECT", "127.0.0.1:6233", "127.0.0.1:6233", 200, 0.1, 0.28, 0.29)
+	connectEx.Info = append(connectEx.Info, decode.String("upgrade", "connect"))
+	tfSum, tbSum := summary(tf, 2.4, 293, 241), summary(tb, 1.5, 212, 203)
+	tfSum.Info = append(tfSum.Info, decode.String("protocol", "http1/http2"))
+	tbSum.Info = append(tbSum.Info, decode.String("protocol", "http2"))
+	tunnel := []timeline.Event{
+		head(tf, decode.C2S, 0.1, 81), head(tf, decode.S2C, 0.28, 38), connectEx,
+		exch(tb, decode.LayerHTTP2, 1, "POST", "127.0.0.1:6233", "/g.S/M", 200, 0.4, 0.6, 0.7),
+		exch(tf, decode.LayerHTTP2, 1, "POST", "127.0.0.1:6233", "/g.S/M", 200, 0.35, 0.65, 0.8),
+		tbSum, tfSum,
+	}
+	tunnelWant := []string{"1 request", "1 response", "1 exchange s1", "2 exchange s1", "1 exchange s1", "2 summary",
+		"1 proxy-link front=1 back=2 mode=l4 back_conn=new evidence=connect,address,bytes connect=127.0.0.1:6233 bytes_c2s=293 bytes_s2c=241 back_bytes_c2s=212 back_bytes_s2c=203 connect_ms=0.2 requests=1",
+		"1 summary"}
+
 	tests := []struct {
 		name string
 		opts Options
@@ -268,6 +289,7 @@ func TestLinker(t *testing.T) {
 		{"l4 bytes differ", Options{}, l4bytes, []string{"1 ClientHello", "2 ClientHello", "2 summary", "1 summary"}},
 		{"l4 prefix", Options{}, l4prefix, l4prefixWant},
 		{"l4 relay of plain http", Options{}, relay, relayWant},
+		{"connect tunnel", Options{}, tunnel, tunnelWant},
 		{"l4 protocols differ", Options{}, l4proto, []string{"2 summary", "1 summary"}},
 		{"l4 hellos differ", Options{}, l4hello, []string{"1 ClientHello", "2 ClientHello", "2 summary", "1 summary"}},
 		{"l4 back open at close", Options{}, l4open, []string{"1 ClientHello", "2 ClientHello", "1 summary"}},
