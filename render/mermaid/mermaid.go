@@ -266,6 +266,14 @@ type step struct {
 func statements(events []timeline.Event, at int, omitted int64) []line {
 	var steps []step
 	var phases []*timeline.Event
+	// The TCP phase's note says the handshake's RTT when no SYN was
+	// retransmitted; the ACK's note would repeat it.
+	tcpPhase := time.Duration(-1)
+	for i := range events {
+		if e := &events[i].Event; layout.IsPhase(e) && layout.Field(e, "phase") == timeline.PhaseTCP {
+			_, tcpPhase = layout.PhaseLabel(e)
+		}
+	}
 	for i := range events {
 		e := &events[i]
 		if i == at && omitted > 0 {
@@ -287,7 +295,7 @@ func statements(events []timeline.Event, at int, omitted int64) []line {
 			steps = append(steps, step{ev: e, bulk: true})
 			continue
 		}
-		for _, s := range render(&e.Event) {
+		for _, s := range render(&e.Event, tcpPhase) {
 			steps = append(steps, step{ev: e, text: s})
 		}
 	}
@@ -295,8 +303,9 @@ func statements(events []timeline.Event, at int, omitted int64) []line {
 	return placePhases(lines, phases)
 }
 
-// render returns the statements of one event that is not bulk.
-func render(e *decode.Event) []string {
+// render returns the statements of one event that is not bulk; tcpPhase
+// is the TCP phase's duration, or -1.
+func render(e *decode.Event, tcpPhase time.Duration) []string {
 	switch layout.Classify(e) {
 	case layout.KindCenter:
 		return []string{note("C,S", layout.CenterNote(e))}
@@ -320,7 +329,7 @@ func render(e *decode.Event) []string {
 	}
 	out := []string{arrow(e.Dir, op, label(e))}
 	if e.Layer == decode.LayerTCP && e.Type == decode.TypeACK {
-		if f, ok := e.Info.Get("rtt_ms"); ok && f.Kind == decode.KindDuration {
+		if f, ok := e.Info.Get("rtt_ms"); ok && f.Kind == decode.KindDuration && f.Duration() != tcpPhase {
 			out = append(out, note("C,S", "handshake RTT "+ms(f.Duration())))
 		}
 	}
@@ -607,7 +616,10 @@ func summaryNote(sum *decode.Event) string {
 	c2s, ok1 := sum.Info.Get("bytes_c2s")
 	s2c, ok2 := sum.Info.Get("bytes_s2c")
 	if ok1 && ok2 {
-		counts = append(counts, layout.Grouped(c2s.Int)+" B → "+layout.Grouped(s2c.Int)+" B ←")
+		pc, _ := sum.Info.Get("packets_c2s")
+		ps, _ := sum.Info.Get("packets_s2c")
+		counts = append(counts, "→ "+layout.Grouped(c2s.Int)+" B in "+plural(pc.Int, "packet"),
+			"← "+layout.Grouped(s2c.Int)+" B in "+plural(ps.Int, "packet"))
 	}
 	if f, ok := sum.Info.Get("hol_stalls"); ok && f.Int > 0 {
 		counts = append(counts, plural(f.Int, "HOL stall"))
