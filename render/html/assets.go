@@ -34,7 +34,7 @@ table{border-collapse:collapse}
 #wt-table th button:focus-visible{outline:2px solid #0969DA;outline-offset:-2px}
 #wt-table th[aria-sort=ascending] button::after{content:" \25B2"}
 #wt-table th[aria-sort=descending] button::after{content:" \25BC"}
-#wt-table td{padding:3px 8px;border-bottom:1px solid #EEF1F4;white-space:nowrap;max-width:22em;overflow:hidden;text-overflow:ellipsis}
+#wt-table td{padding:3px 8px;border-bottom:1px solid #EEF1F4;white-space:nowrap;max-width:16em;overflow:hidden;text-overflow:ellipsis}
 #wt-table .wt-r,#wt-table th.wt-r{text-align:right}
 #wt-table td.wt-r{font-variant-numeric:tabular-nums}
 #wt-table tbody tr{cursor:pointer}
@@ -139,7 +139,7 @@ const script = `
       var row = body.rows[k];
       var sel = connOf(row) === +id;
       row.classList.toggle('wt-sel', sel);
-      row.setAttribute('aria-selected', sel ? 'true' : 'false');
+      if (sel) { row.setAttribute('aria-current', 'true'); } else { row.removeAttribute('aria-current'); }
     }
     return true;
   }

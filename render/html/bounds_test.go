@@ -134,3 +134,40 @@ func countTag(n *xhtml.Node, tag string) int {
 	}
 	return k
 }
+
+// BenchmarkWriter writes reports of 200 connections of 40 events each.
+// B/conn is the report's size per connection; conns/s the rate.
+func BenchmarkWriter(b *testing.B) {
+	const conns = 200
+	var cases []layouttest.Case
+	for id := 1; id <= conns; id++ {
+		cases = append(cases, bulk(id, 40))
+	}
+	var size int
+	b.ReportAllocs()
+	for b.Loop() {
+		var n counter
+		w := html.New(&n, html.Options{})
+		for _, c := range cases {
+			for i := range c.Events {
+				if err := w.Event(&c.Events[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+		size = int(n)
+	}
+	b.ReportMetric(float64(size)/conns, "B/conn")
+	b.ReportMetric(float64(conns*b.N)/b.Elapsed().Seconds(), "conns/s")
+}
+
+// counter is an io.Writer that counts bytes.
+type counter int64
+
+func (c *counter) Write(b []byte) (int, error) {
+	*c += counter(len(b))
+	return len(b), nil
+}

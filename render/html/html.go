@@ -18,8 +18,10 @@ const (
 	// DefaultMaxTableEvents is how many of a connection's events its event
 	// table lists.
 	DefaultMaxTableEvents = 500
-	// DefaultMaxConns is how many connections the report holds.
-	DefaultMaxConns = 5000
+	// DefaultMaxConns is how many connections the report holds. A
+	// section is about 20–60 kB (its diagram and event table), so a full
+	// report is some tens of megabytes.
+	DefaultMaxConns = 1000
 )
 
 // Bounds on the strings of one row or event, in bytes before escaping.
