@@ -15,6 +15,7 @@ import (
 	"github.com/wiretrace/wiretrace/decode"
 	"github.com/wiretrace/wiretrace/decode/keylog"
 	"github.com/wiretrace/wiretrace/decode/stack"
+	"github.com/wiretrace/wiretrace/internal/pcaptest"
 	"github.com/wiretrace/wiretrace/timeline"
 	"github.com/wiretrace/wiretrace/timeline/proxylink"
 )
@@ -136,5 +137,41 @@ func TestCaptures(t *testing.T) {
 				t.Errorf("proxy-link events differ from %s (got in %s.got)", golden, golden)
 			}
 		})
+	}
+}
+
+// TestNoProxy runs every shared capture and the project's own through the
+// Linker: the only proxy among them is suricata-verify's http2-errorcode
+// capture (gRPC over h2c through an HTTP CONNECT tunnel on 127.0.0.1:8888),
+// which must give its one l4 link; every other must give none.
+func TestNoProxy(t *testing.T) {
+	want := map[string]string{
+		"http2/sv-http2-errorcode.pcap": "front=1 back=2 mode=l4 back_conn=new evidence=connect,address,bytes connect=127.0.0.1:6233",
+	}
+	files := pcaptest.SharedGlob(t, "*/*.pcap*")
+	project, _ := filepath.Glob(pcaptest.Project("*.pcap*"))
+	for _, path := range append(files, project...) {
+		var got []string
+		l := proxylink.New(timeline.SinkFunc(func(ev *timeline.Event) error {
+			if ev.Type == proxylink.TypeProxyLink {
+				var b []byte
+				for _, f := range ev.Info[:6] {
+					b = append(append(append(b, ' '), f.Key...), '=')
+					b = f.AppendValue(b)
+				}
+				got = append(got, string(b[1:]))
+			}
+			return nil
+		}), proxylink.Options{})
+		keys := &keylog.Store{}
+		pcaptest.Run(t, path, pcaptest.Options{Registry: stack.Registry(stack.Options{Keys: keys}), Keys: keys},
+			func(ev *timeline.Event) { l.Event(ev) })
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Join(filepath.Base(filepath.Dir(path)), filepath.Base(path))
+		if w := want[name]; strings.Join(got, "\n") != w {
+			t.Errorf("%s: links %q; want %q", name, got, w)
+		}
 	}
 }
