@@ -560,27 +560,23 @@ func (w *Writer) lanesLine(g geom, c, back *timeline.Conn) {
 	cv := newCanvas(w.opts.Width, w.g)
 	cv.text(g.tagW+g.timeW-2, "ms", 2, classTime)
 	last := len(g.lanes) - 1
-	for i, x := range g.lanes {
-		s := w.str(names[i])
-		sw := textWidth(s)
-		switch i {
-		case 0:
-			room := g.lanes[1] - x - 1
-			if last > 1 {
-				room = (g.lanes[1]-x)/2 - 1
-			}
-			cv.text(x, s, room, classTitle)
-		case last:
-			room := (x - g.lanes[i-1]) - 1
-			if last > 1 {
-				room = (x-g.lanes[i-1])/2 - 1
-			}
-			cv.text(max(x-min(sw, room)+1, x-room+1), s, room, classTitle)
-		default:
-			room := (g.lanes[i+1]-g.lanes[i-1])/2 - 2
-			cv.text(x-min(sw, room)/2, s, room, classTitle)
-		}
+	// The proxy's name is centred on its lifeline; the client's starts at
+	// its lifeline and the server's ends at its own, each up to the
+	// middle one.
+	lo := (g.lanes[0] + g.lanes[last]) / 2
+	hi := lo
+	if last == 2 {
+		s := w.str(names[1])
+		room := (g.lanes[2] - g.lanes[0]) / 2
+		n := min(textWidth(s), room)
+		lo = g.lanes[1] - n/2
+		hi = lo + cv.text(lo, s, n, classTitle)
 	}
+	cv.text(g.lanes[0], w.str(names[0]), lo-g.lanes[0]-2, classTitle)
+	s := w.str(names[last])
+	room := g.lanes[last] - hi - 2
+	n := min(textWidth(s), room)
+	cv.text(g.lanes[last]-n+1, s, n, classTitle)
 	w.buf = cv.appendTo(w.buf[:0], w.opts.Color)
 	w.write(w.buf)
 }
@@ -744,10 +740,10 @@ func summaryLines(sum *timeline.Event) []string {
 		third = append(third, layout.Grouped(c2s.Int)+" B → "+layout.Grouped(s2c.Int)+" B ←")
 	}
 	if f, ok := e.Info.Get("requests"); ok && f.Int > 0 {
-		third = append(third, strconv.FormatInt(f.Int, 10)+" requests")
+		third = append(third, plural(f.Int, "request"))
 	}
 	if f, ok := e.Info.Get("hol_stalls"); ok && f.Int > 0 {
-		third = append(third, strconv.FormatInt(f.Int, 10)+" HOL stalls")
+		third = append(third, plural(f.Int, "HOL stall"))
 	}
 	for _, k := range [...]string{"close", "ended"} {
 		if v := layout.Field(e, k); v != "" {
@@ -761,4 +757,11 @@ func summaryLines(sum *timeline.Event) []string {
 		}
 	}
 	return out
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return layout.Grouped(n) + " " + word + "s"
 }
