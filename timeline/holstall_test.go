@@ -2,10 +2,12 @@ package timeline
 
 import (
 	"bytes"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/net/http2"
@@ -314,5 +316,58 @@ func TestHOLStallHTTP1(t *testing.T) {
 	}
 	if got, want := infoString(stalls[0].Info, "streams")+" / "+infoString(stalls[0].Info, "culprit_streams"), "1,2 / 1"; got != want {
 		t.Errorf("streams / culprit_streams = %s; want %s", got, want)
+	}
+}
+
+// The recorded loss scenario (internal/gencap: a router drops server
+// segments) captured at both ends: the stalls seen at the sender, from the
+// client's SACK blocks, are the same holes as those seen at the receiver,
+// with the same sizes and nearly the same durations (the ACKs reach the
+// sender's capture a one-way delay after the data reached the client's,
+// at both ends of a stall).
+func TestHOLStallBothCapturePoints(t *testing.T) {
+	stalls := map[string][]recEvent{}
+	points := map[string]string{}
+	for _, at := range []string{"receiver", "sender"} {
+		path := filepath.Join("..", "testdata", "pcaps", "tcp-loss-"+at+".pcapng")
+		pkts, _ := loadCapture(t, path)
+		rec := &recorder{}
+		b := New(Options{}, rec)
+		for i := range pkts {
+			if err := b.Packet(&pkts[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
+		stalls[at] = rec.ofType("hol-stall")
+		for _, s := range rec.summaries() {
+			points[at] = infoString(s.Info, "capture_point")
+		}
+		for _, e := range stalls[at] {
+			if got := infoString(e.Info, "capture_point"); got != at {
+				t.Errorf("%s capture: stall at %s says capture_point %s", at, infoString(e.Info, "gap_seq"), got)
+			}
+		}
+	}
+	if points["receiver"] != "client" || points["sender"] != "server" {
+		t.Errorf("summary capture_point: receiver's capture %q, sender's %q; want client, server", points["receiver"], points["sender"])
+	}
+	r, s := stalls["receiver"], stalls["sender"]
+	if len(r) == 0 || len(r) != len(s) {
+		t.Fatalf("%d stalls at the receiver, %d at the sender; want the same, not 0", len(r), len(s))
+	}
+	for i := range r {
+		for _, k := range []string{"gap_seq", "gap_len", "blocked_bytes"} {
+			if a, b := infoString(r[i].Info, k), infoString(s[i].Info, k); a != b {
+				t.Errorf("stall %d: %s %s at the receiver, %s at the sender", i, k, a, b)
+			}
+		}
+		dr, _ := r[i].Info.Get("duration_ms")
+		ds, _ := s[i].Info.Get("duration_ms")
+		if diff := dr.Duration() - ds.Duration(); diff > time.Millisecond || diff < -time.Millisecond {
+			t.Errorf("stall %d at %s: %v at the receiver, %v at the sender", i, infoString(r[i].Info, "gap_seq"), dr.Duration(), ds.Duration())
+		}
 	}
 }

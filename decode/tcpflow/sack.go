@@ -122,55 +122,57 @@ func (c *Conn) noteRetransmit(h *half, seq uint32, s *Segment) {
 }
 
 // sackEdges remembers when the left edges of SACK blocks were first
-// reported, for the holes below them; bounded, the lowest edges kept.
+// reported, for the holes below them: an ACK lists only the three or four
+// newest blocks, so an edge is seen once and then only remembered. At
+// most maxSACKEdges are kept, the lowest; the list is allocated with the
+// first hole.
 type sackEdges struct {
-	n     int
-	edges [8]struct {
-		left  uint64
-		ts    time.Time
-		frame int64
-	}
+	edges []sackEdge
 }
 
+type sackEdge struct {
+	left  uint64
+	ts    time.Time
+	frame int64
+}
+
+// maxSACKEdges bounds the edges remembered per direction: as many holes
+// as a receiver can report at once on a long fat path.
+const maxSACKEdges = 64
+
 func (e *sackEdges) note(left uint64, s *Segment) {
-	for i := range e.n {
+	hi := -1
+	for i := range e.edges {
 		if e.edges[i].left == left {
 			return
 		}
-	}
-	i := e.n
-	if i == len(e.edges) {
-		// Full: forget the highest edge, the last to matter.
-		i = 0
-		for j := range e.n {
-			if e.edges[j].left > e.edges[i].left {
-				i = j
-			}
+		if hi < 0 || e.edges[i].left > e.edges[hi].left {
+			hi = i
 		}
-		if e.edges[i].left < left {
-			return
-		}
-	} else {
-		e.n++
 	}
-	e.edges[i].left, e.edges[i].ts, e.edges[i].frame = left, s.TS, s.Frame
+	edge := sackEdge{left: left, ts: s.TS, frame: s.Frame}
+	if len(e.edges) < maxSACKEdges {
+		e.edges = append(e.edges, edge)
+	} else if e.edges[hi].left > left {
+		e.edges[hi] = edge // full: forget the highest, the last to matter
+	}
 }
 
 // prune forgets the edges at or below the acknowledgment.
 func (e *sackEdges) prune(ack uint64) {
 	n := 0
-	for i := range e.n {
+	for i := range e.edges {
 		if e.edges[i].left > ack {
 			e.edges[n] = e.edges[i]
 			n++
 		}
 	}
-	e.n = n
+	e.edges = e.edges[:n]
 }
 
 // first returns when the edge left was first reported, or s's time.
 func (e *sackEdges) first(left uint64, s *Segment) (time.Time, int64) {
-	for i := range e.n {
+	for i := range e.edges {
 		if e.edges[i].left == left {
 			return e.edges[i].ts, e.edges[i].frame
 		}
@@ -180,7 +182,7 @@ func (e *sackEdges) first(left uint64, s *Segment) (time.Time, int64) {
 
 // lowest returns the lowest remembered edge below left, or left.
 func (e *sackEdges) lowest(left uint64) uint64 {
-	for i := range e.n {
+	for i := range e.edges {
 		left = min(left, e.edges[i].left)
 	}
 	return left
