@@ -45,8 +45,8 @@ type Options struct {
 	// Lines is how many of a connection's latest captions each cue shows
 	// (DefaultLines if ≤ 0; 1 shows one caption at a time).
 	Lines int
-	// MaxCaptions bounds the captions held until Close
-	// (DefaultMaxCaptions if ≤ 0).
+	// MaxCaptions bounds the captions held until Close, and the
+	// connections remembered for the chapters (DefaultMaxCaptions if ≤ 0).
 	MaxCaptions int
 	// Chapters, when set, receives a WebVTT chapters file at Close: one
 	// chapter per connection, or per group of connections that overlap
@@ -70,6 +70,9 @@ type Writer struct {
 	conns   map[int]*connState
 	order   []*connState // in order of first event
 	dropped int64
+	// droppedConns counts connections not followed at all, past
+	// MaxCaptions connections.
+	droppedConns int64
 	held    int
 }
 
@@ -121,6 +124,12 @@ func (w *Writer) Event(ev *timeline.Event) error {
 	}
 	c := w.conns[ev.Conn.ID]
 	if c == nil {
+		if len(w.order) >= w.opts.MaxCaptions {
+			if ev.Layer == decode.LayerConn && ev.Type == decode.TypeSummary {
+				w.droppedConns++ // counted once, at its end
+			}
+			return nil
+		}
 		c = &connState{conn: ev.Conn}
 		w.conns[ev.Conn.ID] = c
 		w.order = append(w.order, c)
@@ -360,6 +369,9 @@ func (w *Writer) Close() error {
 	}
 	if w.dropped > 0 {
 		bw.WriteString("\nNOTE\n" + strconv.FormatInt(w.dropped, 10) + " more captions left out (MaxCaptions).\n")
+	}
+	if w.droppedConns > 0 {
+		bw.WriteString("\nNOTE\n" + strconv.FormatInt(w.droppedConns, 10) + " more connections left out (MaxCaptions).\n")
 	}
 	if err := bw.Flush(); err != nil {
 		return err

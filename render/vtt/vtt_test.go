@@ -343,3 +343,25 @@ func TestOverlapping(t *testing.T) {
 		t.Errorf("overlapping connections must share a chapter:\n%s", ch)
 	}
 }
+
+// TestManyConnections follows at most MaxCaptions connections.
+func TestManyConnections(t *testing.T) {
+	var b bytes.Buffer
+	w := vtt.New(&b, vtt.Options{MaxCaptions: 10})
+	for i := 1; i <= 50; i++ {
+		c := layouttest.Refused()
+		c.Conn.ID = i
+		for k := range c.Events {
+			if err := w.Event(&c.Events[k]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkVTT(t, b.Bytes(), false)
+	if !strings.Contains(b.String(), "\n40 more connections left out") {
+		t.Errorf("no NOTE for the connections left out:\n%s", b.String())
+	}
+}
