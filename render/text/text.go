@@ -624,7 +624,14 @@ func (t *Writer) appendSummary(b []byte, ev *timeline.Event, tagged bool) []byte
 	}
 	if f, ok := get("hol_stalls"); ok && f.Int > 0 {
 		d, _ := get("hol_stall_ms")
-		parts = append(parts, strconv.FormatInt(f.Int, 10)+" head-of-line stalls ("+string(decode.AppendMillis(nil, d.Duration()))+" ms)")
+		stalls := strconv.FormatInt(f.Int, 10) + " head-of-line stalls (" + string(decode.AppendMillis(nil, d.Duration())) + " ms"
+		switch cp, _ := get("capture_point"); cp.Str {
+		case "client", "server":
+			stalls += ", captured near the " + cp.Str
+		case "middle":
+			stalls += ", captured between client and server"
+		}
+		parts = append(parts, stalls+")")
 	}
 	if f, ok := get("close"); ok {
 		parts = append(parts, closeText(f.Str, in.Has("half_close")))

@@ -189,3 +189,20 @@ func TestHOLStallNote(t *testing.T) {
 		})
 	}
 }
+
+func TestSummaryCapturePoint(t *testing.T) {
+	for cp, want := range map[string]string{
+		"":       "2 head-of-line stalls (25 ms)",
+		"client": "2 head-of-line stalls (25 ms, captured near the client)",
+		"middle": "2 head-of-line stalls (25 ms, captured between client and server)",
+	} {
+		s := summary(9, 300)
+		s.Info = append(s.Info, decode.Int("hol_stalls", 2), decode.Millis("hol_stall_ms", 25*time.Millisecond))
+		if cp != "" {
+			s.Info = append(s.Info, decode.String("capture_point", cp))
+		}
+		if got := render(t, Options{}, s); !strings.Contains(got, want+",") {
+			t.Errorf("capture_point %q: summary lacks %q:\n%s", cp, want, got)
+		}
+	}
+}
