@@ -73,7 +73,7 @@ type Writer struct {
 	// droppedConns counts connections not followed at all, past
 	// MaxCaptions connections.
 	droppedConns int64
-	held    int
+	held         int
 }
 
 // caption is one line of a connection's captions.
