@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -113,17 +112,20 @@ func runPcap(ctx context.Context, opts *PcapOptions) error {
 		return err
 	}
 	links := opts.Output.proxyLinker(out)
-	b := timeline.New(opts.Output.timelineOptions(), links)
+	// The proxy analysis and the renderers run on a goroutine of their
+	// own, and the capture is read ahead on another (pipeline.go).
+	async := newAsyncSink(links)
+	b := timeline.New(opts.Output.timelineOptions(), async)
 
 	var bar *progressBar
 	if p, ok := src.(capture.Progress); ok && opts.Progress && ios.Progress() {
 		bar = startProgress(ios.Err, p)
 	}
-	readErr := readAll(ctx, src, b)
+	readErr := readAhead(ctx, src, b.Packet)
 	if bar != nil {
 		bar.stop()
 	}
-	closeErr := errors.Join(b.Close(), links.Close())
+	closeErr := errors.Join(b.Close(), async.Close(), links.Close())
 	outErr := out.close()
 	reportSkipped(ios, b.Stats())
 	var warn *capture.FileError
@@ -154,30 +156,5 @@ func reportSkipped(ios *iostreams.Streams, st timeline.Stats) {
 	}
 	if len(parts) > 0 {
 		fmt.Fprintf(ios.Err, "wiretrace: note: %s\n", strings.Join(parts, "; "))
-	}
-}
-
-// readAll feeds every packet to the builder until the input ends, ctx is
-// cancelled (Ctrl-C: outputs are still flushed) or an error occurs. Damaged
-// pcapng blocks that can be skipped are reported and skipped.
-func readAll(ctx context.Context, src capture.Source, b *timeline.Builder) error {
-	var p capture.Packet
-	for n := 0; ; n++ {
-		if n&1023 == 0 && ctx.Err() != nil {
-			return nil
-		}
-		err := src.Next(&p)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			if errors.Is(err, capture.ErrBadBlock) {
-				continue
-			}
-			return err
-		}
-		if err := b.Packet(&p); err != nil {
-			return err
-		}
 	}
 }
