@@ -147,15 +147,7 @@ func BenchmarkWriter(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var n counter
-		w := html.New(&n, html.Options{})
-		for _, c := range cases {
-			for i := range c.Events {
-				if err := w.Event(&c.Events[i]); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		if err := w.Close(); err != nil {
+		if err := writeCases(&n, html.Options{}, cases); err != nil {
 			b.Fatal(err)
 		}
 		size = int(n)

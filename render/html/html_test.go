@@ -3,6 +3,7 @@ package html_test
 import (
 	"bytes"
 	"flag"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,18 +45,23 @@ func renderCapture(t testing.TB, name string, opts html.Options) []byte {
 func renderCases(t testing.TB, opts html.Options, cases ...layouttest.Case) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	w := html.New(&b, opts)
-	for _, c := range cases {
-		for i := range c.Events {
-			if err := w.Event(&c.Events[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := w.Close(); err != nil {
+	if err := writeCases(&b, opts, cases); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// writeCases writes the report of test connections to out.
+func writeCases(out io.Writer, opts html.Options, cases []layouttest.Case) error {
+	w := html.New(out, opts)
+	for _, c := range cases {
+		for i := range c.Events {
+			if err := w.Event(&c.Events[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return w.Close()
 }
 
 // TestGolden writes each capture's report and compares it with
