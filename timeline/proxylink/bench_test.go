@@ -49,3 +49,28 @@ func BenchmarkLinker(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(evs)), "ns/event")
 	b.ReportMetric(float64(links), "links/op")
 }
+
+// BenchmarkLinkerManyConns measures a server-side capture's cost: 100,000
+// short connections (SYN-like event, exchange, summary), far more than
+// MaxConns records, none of them linked.
+func BenchmarkLinkerManyConns(b *testing.B) {
+	var evs []timeline.Event
+	for i := range 100000 {
+		c := conn(i+1, fmt.Sprintf("198.18.%d.%d:%d", 1+i/60000, 1+i%250, 40000+i%20000), "198.18.9.9:80", float64(i)/10)
+		at := float64(i) / 10
+		evs = append(evs,
+			timeline.Event{Event: decode.NewEvent(0, ms(at), decode.C2S, decode.LayerTCP, decode.TypeSYN), Conn: c},
+			exch(c, decode.LayerHTTP1, 1, "GET", "s.test", "/", 200, at+0.01, at+0.02, at+0.03),
+			summary(c, at+0.05, 100, 200))
+	}
+	sink := timeline.SinkFunc(func(*timeline.Event) error { return nil })
+	b.ReportAllocs()
+	for b.Loop() {
+		l := New(sink, Options{})
+		for i := range evs {
+			l.Event(&evs[i])
+		}
+		l.Close()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(evs)), "ns/event")
+}

@@ -132,7 +132,7 @@ func (l *Linker) l4Find(f *connRec, force bool) (back *connRec, evidence []strin
 		if bc.FirstTS.After(f.end) {
 			break
 		}
-		if bc.FirstTS.Before(fc.FirstTS) || bc.Transport != timeline.TCP || b.l4Back || b.l7Back || bc.Server == fc.Server {
+		if b.forgot || bc.FirstTS.Before(fc.FirstTS) || bc.Transport != timeline.TCP || b.l4Back || b.l7Back || bc.Server == fc.Server {
 			continue
 		}
 		rule := l.addrRule(fc, bc)

@@ -24,14 +24,24 @@ type exchange struct {
 	// start is the request's first byte, first the response's (zero when
 	// none), end the response's end (or the exchange's).
 	start, first, end time.Time
-	dead              bool // claimed as a back exchange, or forgotten
+	// seen is the exchange event's time, at or after end; it grows along
+	// a key's list.
+	seen time.Time
+	dead bool // claimed as a back exchange, or forgotten
+}
+
+// exList is the kept exchanges of one key, oldest first; dead ones stay
+// until they are half of it.
+type exList struct {
+	items []*exchange
+	dead  int
 }
 
 // parseExchange reads an exchange event; ok is false for one that is not
 // a request this side sent (a pushed stream, an unmatched response) or
 // lacks its timing.
 func parseExchange(r *connRec, ev *timeline.Event) (x *exchange, ok bool) {
-	x = &exchange{rec: r, layer: ev.Layer, stream: ev.Stream}
+	x = &exchange{rec: r, layer: ev.Layer, stream: ev.Stream, seen: ev.TS}
 	var first, dur time.Duration
 	hasFirst, hasDur := false, false
 	for _, f := range ev.Info {
@@ -109,7 +119,16 @@ func (l *Linker) bestBack(x *exchange) *exchange {
 	var best *exchange
 	var bestSame bool
 	var bestSlack time.Duration
-	for _, y := range l.exch[exchKey{x.method, x.path}] {
+	list := l.exch[exchKey{x.method, x.path}]
+	if list == nil {
+		return nil
+	}
+	for i := len(list.items) - 1; i >= 0; i-- {
+		y := list.items[i]
+		if y.seen.Before(x.start) {
+			// Ended before x started, and so did every older one.
+			break
+		}
 		bc := y.rec.conn
 		if y.dead || y.rec == x.rec || bc.Server == fc.Server || l.addrRule(fc, bc) == "" ||
 			l.edges[[2]netip.AddrPort{bc.Server, fc.Server}] {
@@ -201,7 +220,12 @@ func (l *Linker) emitL7(x, y *exchange, at decode.Position) {
 // MaxExchanges.
 func (l *Linker) keep(x *exchange) {
 	k := exchKey{x.method, x.path}
-	l.exch[k] = append(l.exch[k], x)
+	list := l.exch[k]
+	if list == nil {
+		list = &exList{}
+		l.exch[k] = list
+	}
+	list.items = append(list.items, x)
 	l.exq = append(l.exq, x)
 	l.nexch++
 	l.expire()
@@ -232,12 +256,13 @@ func (l *Linker) claim(e *exchange) {
 	l.nexch--
 	k := exchKey{e.method, e.path}
 	list := l.exch[k]
-	if i := slices.Index(list, e); i >= 0 {
-		list = slices.Delete(list, i, i+1)
+	if list == nil {
+		return
 	}
-	if len(list) == 0 {
+	if list.dead++; list.dead == len(list.items) {
 		delete(l.exch, k)
-	} else {
-		l.exch[k] = list
+	} else if list.dead > len(list.items)/2 {
+		list.items = slices.DeleteFunc(list.items, func(x *exchange) bool { return x.dead })
+		list.dead = 0
 	}
 }

@@ -75,11 +75,13 @@ type Linker struct {
 	next timeline.Sink
 
 	conns map[int]*connRec
-	byID  []*connRec // every record, by connection number
-	last  *connRec   // the last looked up
-	ended []*connRec // ended records, oldest first
+	byID  []*connRec // every record, by connection number (and forgotten ones)
+	// forgotten counts the forgotten records still in byID.
+	forgotten int
+	last      *connRec   // the last looked up
+	ended     []*connRec // ended records, oldest first
 
-	exch   map[exchKey][]*exchange
+	exch   map[exchKey]*exList
 	exq    []*exchange // kept exchanges in order of arrival
 	nexch  int         // live entries in exq
 	edges  map[[2]netip.AddrPort]bool
@@ -133,7 +135,7 @@ func New(next timeline.Sink, opts Options) *Linker {
 		opts:  opts,
 		next:  next,
 		conns: make(map[int]*connRec),
-		exch:  make(map[exchKey][]*exchange),
+		exch:  make(map[exchKey]*exList),
 		edges: make(map[[2]netip.AddrPort]bool),
 	}
 }
@@ -292,11 +294,15 @@ func (l *Linker) record(c *timeline.Conn) *connRec {
 	return r
 }
 
+// forget drops r from the table. It leaves byID until forgotten records
+// are half of it, then compacts: the oldest go first, so deleting each at
+// once would move the whole slice every time.
 func (l *Linker) forget(r *connRec) {
 	r.forgot = true
 	delete(l.conns, r.conn.ID)
-	if i, ok := slices.BinarySearchFunc(l.byID, r.conn.ID, func(x *connRec, id int) int { return x.conn.ID - id }); ok {
-		l.byID = slices.Delete(l.byID, i, i+1)
+	if l.forgotten++; l.forgotten > len(l.byID)/2 {
+		l.byID = slices.DeleteFunc(l.byID, func(x *connRec) bool { return x.forgot })
+		l.forgotten = 0
 	}
 }
 
