@@ -386,6 +386,10 @@ type geom struct {
 	phaseX int   // the phase bracket column, or -1
 }
 
+// minLanes is the narrowest the lifelines may get to make room for the
+// phase brackets; below it phases are listed under the block.
+const minLanes = 46
+
 // Stream mode's columns: the tag ("#123") with its space, and the time.
 const (
 	tagWidth  = 6
@@ -400,7 +404,7 @@ func (w *Writer) geom(tagW, timeW, n, phaseW int) geom {
 	g := geom{tagW: tagW, timeW: timeW, phaseX: -1}
 	x0 := tagW + timeW + 1
 	right := w.opts.Width - 1
-	if phaseW > 0 && right-phaseW-x0 >= 36 {
+	if phaseW > 0 && right-phaseW-x0 >= minLanes {
 		right -= phaseW
 		g.phaseX = right + 2
 	}
@@ -566,19 +570,30 @@ func (w *Writer) lanesLine(g geom, c, back *timeline.Conn) {
 	lo := (g.lanes[0] + g.lanes[last]) / 2
 	hi := lo
 	if last == 2 {
-		s := w.str(names[1])
 		room := (g.lanes[2] - g.lanes[0]) / 2
+		s := w.laneName(names[1], room)
 		n := min(textWidth(s), room)
 		lo = g.lanes[1] - n/2
 		hi = lo + cv.text(lo, s, n, classTitle)
 	}
-	cv.text(g.lanes[0], w.str(names[0]), lo-g.lanes[0]-2, classTitle)
-	s := w.str(names[last])
+	cv.text(g.lanes[0], w.laneName(names[0], lo-g.lanes[0]-2), lo-g.lanes[0]-2, classTitle)
 	room := g.lanes[last] - hi - 2
+	s := w.laneName(names[last], room)
 	n := min(textWidth(s), room)
 	cv.text(g.lanes[last]-n+1, s, n, classTitle)
 	w.buf = cv.appendTo(w.buf[:0], w.opts.Color)
 	w.write(w.buf)
+}
+
+// laneName is a lifeline's name ("client 192.0.2.1:443"), without its
+// role when it does not fit in room columns.
+func (w *Writer) laneName(name string, room int) string {
+	s := w.str(name)
+	if textWidth(s) > room {
+		_, addr, _ := strings.Cut(s, " ")
+		return addr
+	}
+	return s
 }
 
 // timeText is the time column: milliseconds since the connection's first

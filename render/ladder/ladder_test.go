@@ -16,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 // captures are the project's captures with a golden ladder each; TLS and
 // QUIC ones are decrypted with their key logs.
 var captures = []string{
-	"tcp-basic.pcapng", "tcp-refused.pcapng", "tcp-reset.pcapng", "tcp-loss-receiver.pcapng", "tcp-loss-sender.pcapng",
+	"tcp-basic.pcapng", "tcp-refused.pcapng", "tcp-reset.pcapng", "tcp-loss-receiver.pcapng",
 	"tcp-zero-window.pcapng", "udp-basic.pcapng", "tls12-full.pcapng", "tls13-hrr.pcapng", "tls13-resumed.pcapng",
 	"h2-tls.pcapng", "h2c-upgrade.pcapng", "h2c-prior-knowledge.pcapng", "http1-pipelined.pcapng", "ws-basic.pcapng",
 	"h3-quic.pcapng", "h3-migration.pcapng",
