@@ -20,8 +20,8 @@ import (
 // become an element. It is skipped unless Chromium and
 // $WIRETRACE_MERMAID_DIR (see parseWithMermaid) are there.
 func TestRenderInChromium(t *testing.T) {
-	dir := os.Getenv("WIRETRACE_MERMAID_DIR")
-	if dir == "" {
+	_, dir, ok := layouttest.NodeModules(t, "WIRETRACE_MERMAID_DIR", "WIRETRACE_REQUIRE_MERMAID", "mermaid")
+	if !ok {
 		t.Skip("needs WIRETRACE_MERMAID_DIR with node_modules/mermaid, and chromium")
 	}
 	browser := layouttest.Chromium(t)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"html"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -80,13 +79,12 @@ type parsed struct {
 
 // parseWithMermaid parses diagrams with Mermaid (skipped unless node and
 // $WIRETRACE_MERMAID_DIR, a directory where `npm install mermaid jsdom`
-// ran, are there) and compares what Mermaid read with what each line
+// ran, are there; required when $WIRETRACE_REQUIRE_MERMAID is set) and compares what Mermaid read with what each line
 // says.
 func parseWithMermaid(t *testing.T, diagrams []string) {
 	t.Helper()
-	dir := os.Getenv("WIRETRACE_MERMAID_DIR")
-	node, err := exec.LookPath("node")
-	if dir == "" || err != nil {
+	node, dir, ok := layouttest.NodeModules(t, "WIRETRACE_MERMAID_DIR", "WIRETRACE_REQUIRE_MERMAID", "mermaid")
+	if !ok {
 		t.Log("Mermaid's parser not run: set WIRETRACE_MERMAID_DIR to a directory with node_modules/mermaid and jsdom, and install node")
 		return
 	}

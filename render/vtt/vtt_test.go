@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -235,14 +234,14 @@ type file struct {
 
 // validate parses files with webvtt-parser, the parser of the W3C WebVTT
 // validator (skipped unless node and $WIRETRACE_WEBVTT_DIR, a directory
-// where `npm install webvtt-parser` ran, are there): it must report no
+// where `npm install webvtt-parser` ran, are there; required when
+// $WIRETRACE_REQUIRE_WEBVTT is set): it must report no
 // error, find every cue we wrote, and read each cue's text as we meant
 // it.
 func validate(t *testing.T, files []file) {
 	t.Helper()
-	dir := os.Getenv("WIRETRACE_WEBVTT_DIR")
-	node, err := exec.LookPath("node")
-	if dir == "" || err != nil {
+	node, dir, ok := layouttest.NodeModules(t, "WIRETRACE_WEBVTT_DIR", "WIRETRACE_REQUIRE_WEBVTT", "webvtt-parser")
+	if !ok {
 		t.Log("webvtt-parser not run: set WIRETRACE_WEBVTT_DIR to a directory with node_modules/webvtt-parser, and install node")
 		return
 	}

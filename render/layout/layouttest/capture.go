@@ -3,7 +3,9 @@ package layouttest
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -58,6 +60,29 @@ func Chromium(t testing.TB) string {
 			return p
 		}
 	}
+	if os.Getenv("WIRETRACE_REQUIRE_CHROMIUM") != "" {
+		t.Fatal("chromium not found and WIRETRACE_REQUIRE_CHROMIUM is set")
+	}
 	t.Skip("needs chromium")
 	return ""
+}
+
+// NodeModules returns node and the directory named by the environment
+// variable env, where `npm install` put the packages a test runs in node
+// (dir/node_modules/pkg). ok is false when either is missing; the test
+// then fails if the variable require is set, else it goes on without
+// them (the caller logs what it did not check).
+func NodeModules(t testing.TB, env, require, pkg string) (node, dir string, ok bool) {
+	t.Helper()
+	dir = os.Getenv(env)
+	node, err := exec.LookPath("node")
+	if err == nil && dir != "" {
+		if _, err = os.Stat(filepath.Join(dir, "node_modules", pkg)); err == nil {
+			return node, dir, true
+		}
+	}
+	if os.Getenv(require) != "" {
+		t.Fatalf("%s is set but node or %s/node_modules/%s is missing (npm install --prefix DIR %s; %s=DIR)", require, env, pkg, pkg, env)
+	}
+	return "", "", false
 }
