@@ -27,16 +27,19 @@
 //     both had one);
 //   - addresses: with Options.Proxies, X's server is one of them and Y's
 //     client address is one of their addresses or X's server address.
-//     Without, Y's client address is X's server address (one host serves
-//     X and opens Y) or differs from X's client address (a proxy with
-//     separate front and back addresses; a client's own parallel
-//     requests never link).
+//     Without, Y's client address is X's server address: one host serves
+//     X and opens Y. A proxy with separate front and back addresses needs
+//     Options.Proxies (both addresses);
+//   - no earlier link went the other way, from Y's server to X's (on one
+//     host, such as 127.0.0.1, addresses alone cannot tell a front from a
+//     back).
 //
 // A front connection whose first request matches the first request of a
-// back connection, in the same protocol, with the same authority, and whose
-// first request and response heads (HTTP/1.x heads, HTTP/2 and HTTP/3
-// HEADERS frames) have the same lengths on both, looks like a byte relay (an L4 proxy of plain HTTP): it
-// gets no L7 links, and the L4 rules below decide at its end.
+// back connection, in the same protocol, with the same authority, and
+// whose first request and response heads (HTTP/1.x heads, HTTP/2 and
+// HTTP/3 HEADERS frames) have the same lengths on both, looks like a byte
+// relay (an L4 proxy of plain HTTP): it gets no L7 links, and the L4 rules
+// below decide at its end.
 //
 // Among the candidates, those with X's authority win, then the one with
 // the least slack (Y's start − X's start) + (X's end − Y's end), then the
@@ -56,10 +59,10 @@
 //   - the summaries name the same protocol stack (the same bytes decode
 //     alike);
 //   - the relayed streams are what was sent, or cut short at the end (not
-//     to nothing) by at most max(32 bytes, 1/16 of the stream): B's client bytes against F's,
-//     F's server bytes against B's (bytes_c2s and bytes_s2c of the
-//     summaries; F's client bytes more than zero). Relays drop a last
-//     close_notify sent after the other side closed;
+//     to nothing) by at most max(32 bytes, 1/16 of the stream): B's client
+//     bytes against F's, F's server bytes against B's (bytes_c2s and
+//     bytes_s2c of the summaries; F's client bytes more than zero). Relays
+//     drop a last close_notify sent after the other side closed;
 //   - the first decoded message each way is causal: the client's is seen on
 //     B no earlier than on F, the server's on F no earlier than on B;
 //   - F and B both have a TLS ClientHello with the same length, SNI, JA3
@@ -96,13 +99,12 @@
 // first packet to its request). L4 ones carry front, back, mode,
 // back_conn ("new"), evidence ("connect", "tls-hello", "address",
 // "proxy-option", then "bytes" for equal streams or "bytes-prefix"),
-// connect (a tunnel's CONNECT target), sni (when TLS),
-// bytes_c2s, bytes_s2c (F's), back_bytes_c2s, back_bytes_s2c (B's, when
-// they differ, and for tunnels), connect_ms (F's first
-// packet to B's), to_back_ms and from_back_ms (the first decoded message
-// each way: the client's on F to B, the server's on B to F, when decoded
-// on both), requests (exchanges decoded on F, a tunnel's CONNECT not
-// counted, when any).
+// connect (a tunnel's CONNECT target), sni (when TLS), bytes_c2s,
+// bytes_s2c (F's), back_bytes_c2s, back_bytes_s2c (B's, when they differ,
+// and for tunnels), connect_ms (F's first packet to B's), to_back_ms and
+// from_back_ms (the first decoded message each way: the client's on F to
+// B, the server's on B to F, when decoded on both), requests (exchanges
+// decoded on F, a tunnel's CONNECT not counted, when any).
 //
 // # Memory
 //
