@@ -121,14 +121,25 @@ func arrowLabel(e *decode.Event) string {
 		}
 	}
 	if e.Layer == decode.LayerTCP && e.Type == decode.TypeACK {
-		if f, ok := e.Info.Get("rtt_ms"); ok && f.Kind == decode.KindDuration {
-			extra = append(extra, "RTT "+layout.Human(f.Duration()))
-		}
+		extra = appendDuration(extra, e, "rtt_ms", "RTT ")
 	}
-	if len(extra) > 0 {
-		s += " (" + strings.Join(extra, ", ") + ")"
+	return withDetails(s, extra, ", ")
+}
+
+// appendDuration appends prefix and e's duration field key, if it has one.
+func appendDuration(parts []string, e *decode.Event, key, prefix string) []string {
+	if f, ok := e.Info.Get(key); ok && f.Kind == decode.KindDuration {
+		parts = append(parts, prefix+layout.Human(f.Duration()))
 	}
-	return s
+	return parts
+}
+
+// withDetails is s with parts in parentheses after it, if any.
+func withDetails(s string, parts []string, sep string) string {
+	if len(parts) == 0 {
+		return s
+	}
+	return s + " (" + strings.Join(parts, sep) + ")"
 }
 
 // analysisNote is the note of an analysis finding other than a HOL stall:
@@ -170,13 +181,7 @@ func linkText(e *decode.Event) string {
 			parts = append(parts, v)
 		}
 	}
-	if f, ok := e.Info.Get("added_ms"); ok && f.Kind == decode.KindDuration {
-		parts = append(parts, "proxy adds "+layout.Human(f.Duration()))
-	}
-	if len(parts) > 0 {
-		s += " (" + strings.Join(parts, " ") + ")"
-	}
-	return s
+	return withDetails(s, appendDuration(parts, e, "added_ms", "proxy adds "), " ")
 }
 
 // isFinding reports the TCP analysis findings, drawn as dotted arrows.
