@@ -60,3 +60,7 @@ func (e *PermissionError) Unwrap() error { return e.Err }
 // ErrNoInterface is wrapped by the error OpenLive returns for an interface
 // that does not exist.
 var ErrNoInterface = errors.New("no such interface")
+
+// ErrInterfaceGone is returned by a live source's Next when its interface
+// went down or was removed while the capture ran.
+var ErrInterfaceGone = errors.New("the interface went down or away")

@@ -267,6 +267,11 @@ func (s *LiveSource) Next(p *Packet) error {
 		if errors.Is(err, afpacket.ErrTimeout) {
 			return ErrNoPacket
 		}
+		if errors.Is(err, afpacket.ErrPoll) {
+			// The kernel flags the socket with an error (ENETDOWN,
+			// ENXIO) when its interface goes down or is removed.
+			return fmt.Errorf("capture on %s: %w", s.iface, ErrInterfaceGone)
+		}
 		return fmt.Errorf("capture on %s: %w", s.iface, err)
 	}
 	if len(data) > s.snaplen {
