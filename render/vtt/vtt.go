@@ -27,6 +27,10 @@ const (
 	DefaultMaxCaptions = 100000
 )
 
+// maxCueLines bounds the lines of one cue: more captions at once are
+// summed up in a line "… N more".
+const maxCueLines = 6
+
 // maxCaption is the longest caption, in characters: a subtitle line
 // longer than this is not read in time.
 const maxCaption = 100
@@ -42,6 +46,10 @@ type Options struct {
 	// later caption, or the next one comes later than that
 	// (DefaultMaxDuration if ≤ 0).
 	MaxDuration time.Duration
+	// MinDuration merges the captions of a connection that come less than
+	// this after the first of them into one cue, so that each cue stays
+	// long enough to read (0: only those of the same millisecond).
+	MinDuration time.Duration
 	// Lines is how many of a connection's latest captions each cue shows
 	// (DefaultLines if ≤ 0; 1 shows one caption at a time).
 	Lines int
@@ -400,7 +408,8 @@ func (w *Writer) origin() time.Time {
 // cues turns a connection's captions into roll-up cues: each starts at
 // its caption and shows it under the ones before it (Options.Lines in
 // all), until the connection's next caption or for at most
-// MaxDuration. Captions of one millisecond share a cue.
+// MaxDuration. Captions within MinDuration (at least of one millisecond)
+// share a cue.
 func (c *connState) cues(origin time.Time, opts Options) []cue {
 	caps := slices.Clone(c.caps)
 	slices.SortStableFunc(caps, func(a, b caption) int {
@@ -408,20 +417,27 @@ func (c *connState) cues(origin time.Time, opts Options) []cue {
 	})
 	prefix := "#" + strconv.Itoa(c.conn.ID) + " "
 	var out []cue
+	ms := func(k int) time.Duration { return caps[k].at.Sub(origin).Truncate(time.Millisecond) }
+	window := max(opts.MinDuration, time.Millisecond)
 	for i := 0; i < len(caps); i++ {
-		at := caps[i].at.Sub(origin).Truncate(time.Millisecond)
-		// The captions of the same millisecond go out together.
+		at := ms(i)
+		// The captions closer than the window to the first go out
+		// together.
 		j := i
-		for j+1 < len(caps) && caps[j+1].at.Sub(origin).Truncate(time.Millisecond) == at {
+		for j+1 < len(caps) && ms(j+1)-at < window {
 			j++
 		}
-		end := at + opts.MaxDuration
+		end := at + max(opts.MaxDuration, window)
 		if j+1 < len(caps) {
-			end = min(end, caps[j+1].at.Sub(origin).Truncate(time.Millisecond))
+			end = min(end, ms(j+1))
 		}
 		if at >= 0 {
 			from := min(i, max(0, j+1-opts.Lines))
-			lines := make([]string, 0, j+1-from)
+			var lines []string
+			if n := j + 1 - from; n > maxCueLines {
+				lines = append(lines, escape(prefix+"… "+strconv.Itoa(n-maxCueLines+1)+" more"))
+				from = j + 2 - maxCueLines
+			}
 			for _, cp := range caps[from : j+1] {
 				lines = append(lines, escape(prefix+cp.text))
 			}

@@ -364,3 +364,21 @@ func TestManyConnections(t *testing.T) {
 		t.Errorf("no NOTE for the connections left out:\n%s", b.String())
 	}
 }
+
+// TestMinDuration merges captions closer than MinDuration into one cue
+// that lasts at least that long, and bounds a cue's lines.
+func TestMinDuration(t *testing.T) {
+	c := layouttest.HostileWire()
+	caps, _ := renderCase(t, c, vtt.Options{MinDuration: time.Second})
+	checkVTT(t, caps, false)
+	s := string(caps)
+	if n := strings.Count(s, " --> "); n != 1 {
+		t.Errorf("%d cues; want the 10 ms connection in one cue:\n%s", n, s)
+	}
+	if !strings.Contains(s, "00:00:00.000 --> 00:00:04.000\n#9 … ") {
+		t.Errorf("want one 4 s cue whose first line counts the captions left out:\n%s", s)
+	}
+	if n := strings.Count(s, "\n#9 "); n != 6 {
+		t.Errorf("%d lines in the cue; want 6", n)
+	}
+}
