@@ -18,6 +18,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,6 +99,9 @@ func TestHOLStallRealLoss(t *testing.T) {
 				}()
 			}
 			run := lossRun(t, topo, cert, tc.tls)
+			if dir := os.Getenv("WIRETRACE_HOLSTALL_PCAPS"); dir != "" {
+				run.save(t, filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")))
+			}
 			stalls := map[string][]recEvent{}
 			for _, at := range []string{"client", "server"} {
 				var keys *keylog.Store
@@ -136,7 +141,7 @@ func TestHOLStallRealLoss(t *testing.T) {
 					t.Errorf("%d segments retransmitted but no stall in the %s's capture", run.retransmitted, at)
 				}
 			}
-			compareCapturePoints(t, stalls["client"], stalls["server"])
+			compareCapturePoints(t, stalls["client"], stalls["server"], !tc.tls)
 		})
 	}
 }
@@ -264,6 +269,36 @@ func lossRun(t *testing.T, topo *netns.Topology, cert tls.Certificate, useTLS bo
 	return res
 }
 
+// save writes both captures (and the key log) as PREFIX-client.pcapng,
+// PREFIX-server.pcapng and PREFIX.keys, to look at a run with wiretrace
+// or tshark (WIRETRACE_HOLSTALL_PCAPS=dir).
+func (res *lossResult) save(t *testing.T, prefix string) {
+	t.Helper()
+	for at, pkts := range res.pkts {
+		var buf bytes.Buffer
+		w, err := capture.NewPcapngWriter(&buf, pkts[0].LinkType, "eth0", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range pkts {
+			if err := w.WritePacket(&pkts[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(prefix+"-"+at+".pcapng", buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(res.keyLog) > 0 {
+		if err := os.WriteFile(prefix+".keys", res.keyLog, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // scanServer reads the server's capture directly: its retransmitted
 // ranges, and for h2c where each HTTP/2 frame of its stream lies.
 func (res *lossResult) scanServer(t *testing.T, useTLS bool) {
@@ -389,29 +424,56 @@ func checkLossCapture(t *testing.T, at string, rec *recorder, run *lossResult, u
 }
 
 // compareCapturePoints matches the stalls seen at the sender with those
-// seen at the receiver: the same holes, by their first missing byte.
-func compareCapturePoints(t *testing.T, recv, send []recEvent) {
+// seen at the receiver: the same holes, by their first missing byte, of
+// the same size; on h2c (exact frames on both sides) naming the same
+// streams.
+func compareCapturePoints(t *testing.T, recv, send []recEvent, exact bool) {
 	t.Helper()
 	holes := map[string]recEvent{}
 	for _, e := range recv {
 		holes[infoString(e.Info, "gap_seq")] = e
 	}
-	matched := 0
+	matched, differ := 0, 0
 	for _, e := range send {
-		r, ok := holes[infoString(e.Info, "gap_seq")]
+		seq := infoString(e.Info, "gap_seq")
+		r, ok := holes[seq]
 		if !ok {
-			t.Logf("sender-side stall at %s (%s ms) has no receiver-side twin", infoString(e.Info, "gap_seq"), infoString(e.Info, "duration_ms"))
+			t.Logf("sender-side stall at %s (%s ms) has no receiver-side twin", seq, infoString(e.Info, "duration_ms"))
 			continue
 		}
 		matched++
-		t.Logf("hole %s: receiver %s ms streams %s culprits %s; sender %s ms streams %s culprits %s", infoString(e.Info, "gap_seq"),
-			infoString(r.Info, "duration_ms"), infoString(r.Info, "streams"), infoString(r.Info, "culprit_streams"),
-			infoString(e.Info, "duration_ms"), infoString(e.Info, "streams"), infoString(e.Info, "culprit_streams"))
+		same := infoString(r.Info, "gap_len") == infoString(e.Info, "gap_len")
+		if exact {
+			same = same && infoString(r.Info, "streams") == infoString(e.Info, "streams") &&
+				infoString(r.Info, "culprit_streams") == infoString(e.Info, "culprit_streams")
+		}
+		// The two ends of a stall are seen a one-way delay later at the
+		// sender than at the receiver, so the durations agree only as
+		// well as that delay held still: here it does not, the router's
+		// delay queue may run in user space (when the kernel has no
+		// netem) on this machine's busy cores, and an ACK was seen held
+		// 120 ms. They are logged, not compared; the recorded captures
+		// agree within a millisecond (TestHOLStallBothCapturePoints).
+		dr, _ := r.Info.Get("duration_ms")
+		ds, _ := e.Info.Get("duration_ms")
+		if d := dr.Duration() - ds.Duration(); d > 20*time.Millisecond || d < -20*time.Millisecond {
+			t.Logf("hole %s: %v at the receiver, %v at the sender", seq, dr.Duration(), ds.Duration())
+		}
+		if !same {
+			differ++
+			t.Logf("hole %s: receiver %s+%s %s ms streams %s culprits %s; sender %s+%s %s ms streams %s culprits %s", seq,
+				seq, infoString(r.Info, "gap_len"), infoString(r.Info, "duration_ms"), infoString(r.Info, "streams"), infoString(r.Info, "culprit_streams"),
+				seq, infoString(e.Info, "gap_len"), infoString(e.Info, "duration_ms"), infoString(e.Info, "streams"), infoString(e.Info, "culprit_streams"))
+		}
 	}
-	// Holes that merge or split differently on the two sides (a second
-	// loss inside a hole) are allowed, but most must agree.
-	if len(send) > 0 && matched*4 < len(send)*3 {
+	// Holes that merge or split differently on the two sides (a
+	// retransmission lost again, a second loss inside a hole) are
+	// allowed, but nearly all must agree.
+	if len(send) > 0 && matched*10 < len(send)*9 {
 		t.Errorf("only %d of %d sender-side stalls match a receiver-side one", matched, len(send))
+	}
+	if differ*10 > matched {
+		t.Errorf("%d of %d matched stalls differ between the capture points", differ, matched)
 	}
 }
 
