@@ -163,3 +163,21 @@ func (c *counter) Write(b []byte) (int, error) {
 	*c += counter(len(b))
 	return len(b), nil
 }
+
+// TestProxyLinks checks the proxy column: a front connection names its
+// back connections and each back its front, as links.
+func TestProxyLinks(t *testing.T) {
+	front, back1, back2, other := bulk(1, 4), bulk(2, 4), bulk(3, 4), bulk(4, 4)
+	for _, b := range []int64{2, 3, 2} {
+		e := decode.NewEvent(3, layouttest.Epoch, decode.DirNone, decode.LayerAnalysis, "proxy-link")
+		e.Info = decode.Info{decode.Int("front", 1), decode.Int("back", b), decode.String("mode", "l7")}
+		n := len(front.Events)
+		front.Events = append(front.Events[:n-1:n-1], timeline.Event{Event: e, Conn: front.Conn}, front.Events[n-1])
+	}
+	doc := checkDocument(t, renderCases(t, html.Options{}, back1, front, back2, other))
+	for id, want := range map[string]string{"1": "→ 2 3", "2": "← 1", "3": "← 1", "4": "–"} {
+		if got := doc.cells[id]["proxy"]; got != want {
+			t.Errorf("connection %s proxy %q; want %q", id, got, want)
+		}
+	}
+}

@@ -37,7 +37,11 @@ const (
 const (
 	typeHOLStall         decode.Type = "hol-stall"
 	typeFlowControlStall decode.Type = "flow-control-stall"
+	typeProxyLink        decode.Type = "proxy-link"
 )
+
+// maxLinks bounds the proxy links a row names each way.
+const maxLinks = 8
 
 // Options configure a Writer. The zero value uses the defaults.
 type Options struct {
@@ -68,8 +72,10 @@ type Writer struct {
 	open    map[int]*pending
 	done    map[int]bool
 	rows    []row
-	maxID   int // highest connection number seen
-	closed  bool
+	// links are the proxy links seen (timeline/proxylink), by connection.
+	links  map[int]*links
+	maxID  int // highest connection number seen
+	closed bool
 }
 
 // pending is an open connection's buffered events and counts.
@@ -95,10 +101,11 @@ func New(w io.Writer, opts Options) *Writer {
 	}
 	opts.MaxTableEvents = min(opts.MaxTableEvents, held)
 	return &Writer{
-		opts: opts,
-		x:    writer{w: bufio.NewWriterSize(w, 64<<10)},
-		open: map[int]*pending{},
-		done: map[int]bool{},
+		opts:  opts,
+		x:     writer{w: bufio.NewWriterSize(w, 64<<10)},
+		open:  map[int]*pending{},
+		done:  map[int]bool{},
+		links: map[int]*links{},
 	}
 }
 
@@ -129,6 +136,8 @@ func (w *Writer) Event(ev *timeline.Event) error {
 			p.hol++
 		case typeFlowControlStall:
 			p.fc++
+		case typeProxyLink:
+			w.link(&ev.Event)
 		}
 	}
 	p.held.Add(ev)
@@ -365,6 +374,41 @@ func appendValue(b []byte, f decode.Field) []byte {
 	return f.AppendValue(b)
 }
 
+// links are the connections a connection is linked to as a proxy's
+// front (its backs) or back (its fronts), in the order first linked, at
+// most maxLinks each; more counts the rest.
+type links struct {
+	backs, fronts []int
+	more          int
+}
+
+// link records a proxy-link event's front and back connections.
+func (w *Writer) link(e *decode.Event) {
+	f, ok1 := e.Info.Get("front")
+	b, ok2 := e.Info.Get("back")
+	if !ok1 || !ok2 || !isInt(f) || !isInt(b) || f.Int <= 0 || b.Int <= 0 || f.Int > int64(w.opts.MaxConns) || b.Int > int64(w.opts.MaxConns) {
+		return
+	}
+	front, back := int(f.Int), int(b.Int)
+	add := func(id int, list func(*links) *[]int, other int) {
+		l := w.links[id]
+		if l == nil {
+			l = &links{}
+			w.links[id] = l
+		}
+		s := list(l)
+		switch {
+		case slices.Contains(*s, other):
+		case len(*s) < maxLinks:
+			*s = append(*s, other)
+		default:
+			l.more++
+		}
+	}
+	add(front, func(l *links) *[]int { return &l.backs }, back)
+	add(back, func(l *links) *[]int { return &l.fronts }, front)
+}
+
 // plural returns one or many by n.
 func plural(n int64, one, many string) string {
 	if n == 1 {
@@ -410,7 +454,7 @@ func (w *Writer) table() {
 	}
 	x.raw("</tr></thead>\n<tbody>\n")
 	for i := range w.rows {
-		w.rows[i].write(x)
+		w.rows[i].write(x, w.links[w.rows[i].id])
 	}
 	x.raw("</tbody></table></div>\n")
 	x.raw("<main id=\"wt-view\" aria-live=\"polite\"><p class=\"wt-hint\">Click a connection to show its diagram and events.</p></main>\n")

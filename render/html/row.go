@@ -32,7 +32,12 @@ var columns = [...]column{
 	{"bytes ←", "bytes server to client", true},
 	{"duration", "first to last packet", true},
 	{"close", "how the connection closed, and why the summary came when not closed", false},
+	{"proxy", "→ N: a proxy's front connection and its back connections; ← N: a back connection and its front", false},
 }
+
+// proxyColumn is the index of the proxy column, filled at Close from the
+// links seen.
+const proxyColumn = len(columns) - 1
 
 // cell is one table cell: the text shown (clean, not yet escaped) and,
 // for numeric columns, the sort key ("" when the value is absent).
@@ -141,14 +146,19 @@ func count(in decode.Info, k string) cell {
 	return cell{text: layout.Grouped(f.Int), key: strconv.FormatInt(f.Int, 10)}
 }
 
-// write writes the row. The first cell links to the connection (#conn-N),
-// which the script opens; so does a click anywhere on the row.
-func (r *row) write(x *writer) {
+// write writes the row, with the proxy links l (nil if none) in the
+// proxy column. The first cell links to the connection (#conn-N), which
+// the script opens; so does a click anywhere on the row.
+func (r *row) write(x *writer, l *links) {
 	x.raw(`<tr data-conn="`)
 	x.num(int64(r.id))
 	x.raw(`" tabindex="0">`)
 	for i, c := range r.cells {
 		col := columns[i]
+		if i == proxyColumn {
+			writeLinks(x, l)
+			continue
+		}
 		x.raw("<td")
 		switch {
 		case col.num:
@@ -178,6 +188,39 @@ func (r *row) write(x *writer) {
 		x.raw("</td>")
 	}
 	x.raw("</tr>\n")
+}
+
+// writeLinks writes the proxy cell: "→ 5 6" to a front's back
+// connections, "← 3" to a back's front, each a link that opens it.
+func writeLinks(x *writer, l *links) {
+	if l == nil {
+		x.raw(`<td data-v=""><span class="wt-none">–</span></td>`)
+		return
+	}
+	x.raw("<td>")
+	list := func(arrow string, ids []int) {
+		if len(ids) == 0 {
+			return
+		}
+		x.raw(arrow)
+		for _, id := range ids {
+			x.raw(` <a href="#conn-`)
+			x.num(int64(id))
+			x.raw(`">`)
+			x.num(int64(id))
+			x.raw("</a>")
+		}
+	}
+	list("→", l.backs)
+	if len(l.backs) > 0 && len(l.fronts) > 0 {
+		x.raw(" · ")
+	}
+	list("←", l.fronts)
+	if l.more > 0 {
+		x.raw(" +")
+		x.num(int64(l.more))
+	}
+	x.raw("</td>")
 }
 
 // addr spells an endpoint as the event contract does: ip:port, IPv6 in
