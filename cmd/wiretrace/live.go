@@ -133,15 +133,29 @@ func runLive(ctx context.Context, opts *LiveOptions) error {
 			return fmt.Errorf("%s: %w", opts.Write, err)
 		}
 	}
+	// A write error (a full disk) stops the capture: the file is cut
+	// after its last whole block, so it stays valid, and the one error
+	// says so.
+	var writeErr error
+	failWrite := func(err error) error {
+		if writeErr == nil {
+			kept := int64(0)
+			if wfile != nil {
+				kept, _ = capture.TrimPcapng(wfile)
+			}
+			writeErr = fmt.Errorf("-w %s: %w (the file keeps the %d bytes of whole packets written before it)", opts.Write, errors.Unwrap(err), kept)
+		}
+		return writeErr
+	}
 	flushCapture := func() error {
-		if pw == nil {
+		if pw == nil || writeErr != nil {
 			return nil
 		}
 		if err := pw.Flush(); err != nil {
-			return fmt.Errorf("%s: %w", opts.Write, err)
+			return failWrite(err)
 		}
 		if err := wbuf.Flush(); err != nil {
-			return fmt.Errorf("%s: %w", opts.Write, err)
+			return failWrite(err)
 		}
 		return nil
 	}
@@ -153,8 +167,11 @@ func runLive(ctx context.Context, opts *LiveOptions) error {
 	links := opts.Output.proxyLinker(out)
 	b := timeline.New(opts.Output.timelineOptions(), links)
 
-	loopErr := liveLoop(ctx, opts, src, b, links, out, pw)
-	errs := []error{loopErr, b.Close(), links.Close(), out.close(), flushCapture()}
+	loopErr := liveLoop(ctx, opts, src, b, links, out, pw, failWrite)
+	errs := []error{loopErr, b.Close(), links.Close(), out.close()}
+	if loopErr == nil || loopErr != writeErr {
+		errs = append(errs, flushCapture())
+	}
 	if wfile != nil {
 		errs = append(errs, wfile.Close())
 	}
@@ -164,7 +181,7 @@ func runLive(ctx context.Context, opts *LiveOptions) error {
 	return errors.Join(errs...)
 }
 
-func liveLoop(ctx context.Context, opts *LiveOptions, src *capture.LiveSource, b *timeline.Builder, links *proxylink.Linker, out *outputs, pw *capture.PcapngWriter) error {
+func liveLoop(ctx context.Context, opts *LiveOptions, src *capture.LiveSource, b *timeline.Builder, links *proxylink.Linker, out *outputs, pw *capture.PcapngWriter, failWrite func(error) error) error {
 	var p capture.Packet
 	var deadline time.Time
 	if opts.Duration > 0 {
@@ -200,7 +217,7 @@ func liveLoop(ctx context.Context, opts *LiveOptions, src *capture.LiveSource, b
 		}
 		if pw != nil {
 			if err := pw.WritePacket(&p); err != nil {
-				return fmt.Errorf("%s: %w", opts.Write, err)
+				return failWrite(err)
 			}
 		}
 		if err := b.Packet(&p); err != nil {
