@@ -3,6 +3,7 @@ package main
 import (
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -13,17 +14,22 @@ import (
 // proxyOptions are the --proxy flag: the proxy's addresses, for linking
 // its front and back connections (timeline/proxylink).
 type proxyOptions struct {
-	Proxy   []string
-	proxies []netip.AddrPort
+	Proxy     []string
+	ProxySkew time.Duration
+	proxies   []netip.AddrPort
 }
 
 func addProxyFlags(fs *pflag.FlagSet, o *proxyOptions) {
 	fs.StringArrayVar(&o.Proxy, "proxy", nil, "a proxy's listening address HOST:PORT, or its address HOST, to link its front and back connections when the heuristics cannot tell; repeatable (give a proxy's back-side address too). With it, only these proxies are linked")
+	fs.DurationVar(&o.ProxySkew, "proxy-skew", 0, "how far apart the clocks of merged captures may be when linking proxy legs, e.g. 5ms")
 }
 
 // validate parses the --proxy values: HOST:PORT, [V6]:PORT, or an address
 // alone (any port).
 func (o *proxyOptions) validate() error {
+	if o.ProxySkew < 0 {
+		return flagErrorf("--proxy-skew must not be negative")
+	}
 	o.proxies = o.proxies[:0]
 	for _, s := range o.Proxy {
 		ap, err := parseProxyAddr(s)
@@ -52,5 +58,5 @@ func parseProxyAddr(s string) (netip.AddrPort, error) {
 // proxyLinker puts the proxy-link analysis between the timeline and the
 // renderers; its Close goes after the Builder's.
 func (o *proxyOptions) proxyLinker(next timeline.Sink) *proxylink.Linker {
-	return proxylink.New(next, proxylink.Options{Proxies: o.proxies})
+	return proxylink.New(next, proxylink.Options{Proxies: o.proxies, Skew: o.ProxySkew})
 }

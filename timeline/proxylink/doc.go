@@ -68,7 +68,10 @@
 //   - F and B both have a TLS ClientHello with the same length, SNI, JA3
 //     and JA4, or neither has one;
 //   - addresses: with Options.Proxies, as for L7; without, B's client
-//     address is F's server address, or both carry the same ClientHello.
+//     address is F's server address, or both carry the same ClientHello
+//     and F's client address is not B's server address (then F is the
+//     back);
+//   - B had no L7 link, as front or back.
 //
 // A CONNECT tunnel is an L4 relay too: when a connection's first exchange
 // is an HTTP/1.1 CONNECT answered 2xx, its later exchanges get no L7
@@ -83,6 +86,9 @@
 // still be its back is open, F's summary (only that) is held until that
 // connection ends, for at most Options.HoldTime of capture time; Close
 // releases what is still held.
+//
+// Every timing rule above ("no later", "before", "after") tolerates
+// Options.Skew, for captures merged from hosts whose clocks disagree.
 //
 // # Events
 //

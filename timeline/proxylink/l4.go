@@ -82,11 +82,11 @@ func sameStack(f, b *connRec) bool {
 // causal reports whether b's first decoded messages can be relays of f's:
 // the client's reached b no earlier than f, the server's reached f no
 // earlier than b (where both legs had one).
-func causal(f, b *connRec) bool {
-	if !f.firstMsg[0].IsZero() && !b.firstMsg[0].IsZero() && b.firstMsg[0].Before(f.firstMsg[0]) {
+func (l *Linker) causal(f, b *connRec) bool {
+	if !f.firstMsg[0].IsZero() && !b.firstMsg[0].IsZero() && l.early(b.firstMsg[0], f.firstMsg[0]) {
 		return false
 	}
-	return f.firstMsg[1].IsZero() || b.firstMsg[1].IsZero() || !f.firstMsg[1].Before(b.firstMsg[1])
+	return f.firstMsg[1].IsZero() || b.firstMsg[1].IsZero() || !l.early(f.firstMsg[1], b.firstMsg[1])
 }
 
 // addrRule says what the addresses tell about front f and back b: the
@@ -125,14 +125,19 @@ func (l *Linker) l4Find(f *connRec, force bool) (back *connRec, evidence []strin
 		sent[0] -= uint64(f.tunnel[0])
 		sent[1] -= uint64(f.tunnel[1])
 	}
-	i, _ := slices.BinarySearchFunc(l.byID, fc.ID+1, func(x *connRec, id int) int { return x.conn.ID - id })
+	// Connections are numbered in order of first packet: B comes after
+	// F, or (clocks of merged captures apart) up to Skew before it.
+	i, _ := slices.BinarySearchFunc(l.byID, fc.ID, func(x *connRec, id int) int { return x.conn.ID - id })
+	for i > 0 && !l.early(l.byID[i-1].conn.FirstTS, fc.FirstTS) {
+		i--
+	}
 	for ; i < len(l.byID); i++ {
 		b := l.byID[i]
 		bc := b.conn
-		if bc.FirstTS.After(f.end) {
+		if l.early(f.end, bc.FirstTS) {
 			break
 		}
-		if b.forgot || bc.FirstTS.Before(fc.FirstTS) || bc.Transport != timeline.TCP || b.l4Back || b.l7Back || bc.Server == fc.Server {
+		if b == f || b.forgot || l.early(bc.FirstTS, fc.FirstTS) || bc.Transport != timeline.TCP || b.l4Back || b.l7Back || b.l7Front || bc.Server == fc.Server {
 			continue
 		}
 		rule := l.addrRule(fc, bc)
@@ -151,7 +156,9 @@ func (l *Linker) l4Find(f *connRec, force bool) (back *connRec, evidence []strin
 				rule = evidenceHello
 			}
 		}
-		if rule == "" {
+		if rule == "" || rule == evidenceHello && fc.Client.Addr().Unmap() == bc.Server.Addr().Unmap() {
+			// No evidence; or the ClientHello alone, while the
+			// addresses say B is the front and F its back.
 			continue
 		}
 		if b.open {
@@ -160,7 +167,7 @@ func (l *Linker) l4Find(f *connRec, force bool) (back *connRec, evidence []strin
 			}
 			return nil, nil, true
 		}
-		if !sameStack(f, b) || !causal(f, b) ||
+		if !sameStack(f, b) || !l.causal(f, b) ||
 			!relayed(sent[0], b.bytes[0]) || !relayed(b.bytes[1], sent[1]) {
 			continue
 		}

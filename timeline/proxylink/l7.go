@@ -125,7 +125,7 @@ func (l *Linker) bestBack(x *exchange) *exchange {
 	}
 	for i := len(list.items) - 1; i >= 0; i-- {
 		y := list.items[i]
-		if y.seen.Before(x.start) {
+		if l.early(y.seen, x.start) {
 			// Ended before x started, and so did every older one.
 			break
 		}
@@ -134,8 +134,8 @@ func (l *Linker) bestBack(x *exchange) *exchange {
 			l.edges[[2]netip.AddrPort{bc.Server, fc.Server}] {
 			continue
 		}
-		if y.start.Before(x.start) || y.end.After(x.end) ||
-			!y.first.IsZero() && !x.first.IsZero() && y.first.After(x.first) {
+		if l.early(y.start, x.start) || l.early(x.end, y.end) ||
+			!y.first.IsZero() && !x.first.IsZero() && l.early(x.first, y.first) {
 			continue
 		}
 		same := x.authority != "" && y.authority == x.authority

@@ -38,6 +38,9 @@ type Options struct {
 	// HoldTime is how long of capture time a summary may be held
 	// (default 10 seconds).
 	HoldTime time.Duration
+	// Skew is how far apart the clocks of merged captures may be (taken
+	// on different hosts): every timing rule tolerates it. Default 0.
+	Skew time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -213,6 +216,9 @@ func (l *Linker) Advance(now time.Time) error {
 	l.releaseHeld(false)
 	return l.err
 }
+
+// early reports whether a comes before b by more than Options.Skew.
+func (l *Linker) early(a, b time.Time) bool { return a.Add(l.opts.Skew).Before(b) }
 
 // isConnect reports whether an HTTP/1.1 exchange opened a CONNECT tunnel.
 func isConnect(ev *timeline.Event) bool {

@@ -268,6 +268,29 @@ func TestLinker(t *testing.T) {
 		"1 proxy-link front=1 back=2 mode=l4 back_conn=new evidence=connect,address,bytes connect=127.0.0.1:6233 bytes_c2s=293 bytes_s2c=241 back_bytes_c2s=212 back_bytes_s2c=203 connect_ms=0.2 requests=1",
 		"1 summary"}
 
+	// Merged captures whose clocks disagree by 3 ms (the back one is
+	// behind): the back exchange seems to start before the front one and
+	// the back connection to open first (so it is numbered 1). Skew
+	// tolerates it.
+	sf := conn(2, cli1, "198.18.2.2:8443", 0)
+	sb := conn(1, back1, "198.18.3.2:443", -2.7)
+	skewed := []timeline.Event{
+		hello(sb, -2.6, "a.test"), hello(sf, 0.2, "a.test"),
+		exch(sb, decode.LayerHTTP1, 1, "GET", "backend", "/s", 200, -1.5, 0.5, 1),
+		exch(sf, decode.LayerHTTP2, 1, "GET", "proxy.test", "/s", 200, 1, 4, 4.5),
+		summary(sb, 4.9, 700, 4000), summary(sf, 5, 700, 4000),
+	}
+	skewNone := []string{"1 ClientHello", "2 ClientHello", "1 exchange s1", "2 exchange s1", "1 summary", "2 summary"}
+	skewWant := []string{"1 ClientHello", "2 ClientHello", "1 exchange s1", "2 exchange s1",
+		"2 proxy-link s1 front=2 back=1 mode=l7 back_conn=new back_stream=1 method=GET authority=proxy.test back_authority=backend path=/s status=200 to_back_ms=-2.5 from_back_ms=3.5 added_ms=1 back_connect_ms=1.2",
+		"1 summary", "2 summary"}
+	// The same pair relaying TLS unchanged (no requests decoded): l4.
+	skewedL4 := []timeline.Event{hello(sb, -2.6, "a.test"), hello(sf, 0.2, "a.test"),
+		summary(sb, 4.9, 700, 4000), summary(sf, 5, 700, 4000)}
+	skewL4Want := []string{"1 ClientHello", "2 ClientHello", "1 summary",
+		"2 proxy-link front=2 back=1 mode=l4 back_conn=new evidence=tls-hello,address,bytes sni=a.test bytes_c2s=700 bytes_s2c=4000 connect_ms=-2.7 to_back_ms=-2.8",
+		"2 summary"}
+
 	tests := []struct {
 		name string
 		opts Options
@@ -290,6 +313,9 @@ func TestLinker(t *testing.T) {
 		{"l4 prefix", Options{}, l4prefix, l4prefixWant},
 		{"l4 relay of plain http", Options{}, relay, relayWant},
 		{"connect tunnel", Options{}, tunnel, tunnelWant},
+		{"skewed clocks", Options{}, skewed, skewNone},
+		{"skewed clocks, Skew", Options{Skew: 5 * time.Millisecond}, skewed, skewWant},
+		{"skewed clocks l4, Skew", Options{Skew: 5 * time.Millisecond}, skewedL4, skewL4Want},
 		{"l4 protocols differ", Options{}, l4proto, []string{"2 summary", "1 summary"}},
 		{"l4 hellos differ", Options{}, l4hello, []string{"1 ClientHello", "2 ClientHello", "2 summary", "1 summary"}},
 		{"l4 back open at close", Options{}, l4open, []string{"1 ClientHello", "2 ClientHello", "1 summary"}},
