@@ -391,7 +391,7 @@ func quicNote(e *decode.Event) string {
 func analysisNote(e *decode.Event) string {
 	s := layout.MarkerNote(e)
 	if f, ok := e.Info.Get("duration_ms"); ok && f.Kind == decode.KindDuration {
-		s = layout.Clean(string(e.Type), 64) + " " + layout.Human(f.Duration())
+		s = layout.Clean(strings.ReplaceAll(string(e.Type), "-stall", " stall"), 64) + " " + layout.Human(f.Duration())
 		if v := layout.Field(e, "stream"); v != "" {
 			s += " stream " + v
 		}

@@ -179,3 +179,20 @@ func TestBounded(t *testing.T) {
 		t.Error("the summary must stay")
 	}
 }
+
+// TestStalls notes head-of-line and flow-control stalls.
+func TestStalls(t *testing.T) {
+	for _, tt := range []struct {
+		c    layouttest.Case
+		want string
+	}{
+		{layouttest.Loss(), "Note over S: HOL stall 48.68 ms, 2,856 B blocked"},
+		{layouttest.FlowControlStall(), "Note over S: flow-control stall 12.5 ms stream 3"},
+	} {
+		d := mermaid.Diagram(tt.c.Conn, tt.c.Events, mermaid.Options{})
+		checkDiagram(t, d)
+		if !strings.Contains(d, tt.want) {
+			t.Errorf("diagram lacks %q:\n%s", tt.want, d)
+		}
+	}
+}

@@ -283,7 +283,7 @@ func (c *connState) caption(e *decode.Event) (time.Time, string) {
 		default:
 			if d, ok := duration(e, "duration_ms"); ok {
 				at = start(e)
-				s = layout.Clean(string(e.Type), 64) + " " + layout.Human(d)
+				s = layout.Clean(strings.ReplaceAll(string(e.Type), "-stall", " stall"), 64) + " " + layout.Human(d)
 				if v := f("stream"); v != "" {
 					s += " (stream " + v + ")"
 				}

@@ -382,3 +382,20 @@ func TestMinDuration(t *testing.T) {
 		t.Errorf("%d lines in the cue; want 6", n)
 	}
 }
+
+// TestStalls captions stalls at their start.
+func TestStalls(t *testing.T) {
+	for _, tt := range []struct {
+		c    layouttest.Case
+		want string
+	}{
+		{layouttest.Loss(), "\n#3 TCP lost-segment seq=2857 len=1428 (client)\n#3 HOL stall 48.68 ms, 2,856 B blocked\n"},
+		{layouttest.FlowControlStall(), "\n#8 flow-control stall 12.5 ms (stream 3)\n"},
+	} {
+		caps, _ := renderCase(t, tt.c, vtt.Options{})
+		checkVTT(t, caps, false)
+		if !strings.Contains(string(caps), tt.want) {
+			t.Errorf("captions lack %q:\n%s", tt.want, caps)
+		}
+	}
+}
