@@ -106,6 +106,12 @@ func (d *holDir) span(data []byte) (n int, ended bool) {
 				return n, false
 			}
 			if d.kind == unitsTLS {
+				if d.hdr[0] < 20 || d.hdr[0] > 24 || d.hdr[1] != 3 {
+					// Not a record header (SSL 2, or lost framing):
+					// units are events' from here.
+					d.broken = true
+					return len(data), false
+				}
 				d.left = uint64(d.hdr[3])<<8 | uint64(d.hdr[4])
 			} else {
 				d.left = uint64(d.hdr[0])<<16 | uint64(d.hdr[1])<<8 | uint64(d.hdr[2])

@@ -371,3 +371,50 @@ func TestHOLStallBothCapturePoints(t *testing.T) {
 		}
 	}
 }
+
+func TestUnitSpan(t *testing.T) {
+	tests := []struct {
+		name   string
+		kind   unitKind
+		c2s    bool
+		chunks []string
+		want   []string // "n" or "n!" (a unit ended) per span call
+	}{
+		{"tls records", unitsTLS, false, []string{"\x17\x03\x03\x00\x02ab\x17\x03", "\x03\x00\x01c"}, []string{"7!", "2", "4!"}},
+		{"tls header split", unitsTLS, false, []string{"\x17\x03", "\x03\x00\x00", "\x16\x03\x01\x00\x01x"}, []string{"2", "3!", "6!"}},
+		{"tls garbage", unitsTLS, false, []string{"GET / HTTP/1.1\r\n"}, []string{"16"}},
+		{"h2 preface then frames", unitsH2, true, []string{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x03ab"},
+			[]string{"24!", "9!", "11!"}},
+		{"h2 frame across chunks", unitsH2, false, []string{"\x00\x00\x05\x00\x00\x00\x00", "\x00\x01abc", "de\x00"}, []string{"7", "5", "2!", "1"}},
+		{"events", unitsEvents, false, []string{"anything"}, []string{"8"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c conn
+			name := map[unitKind]string{unitsTLS: "tls", unitsH2: "http2", unitsEvents: "http1"}[tt.kind]
+			c.setUnits(name)
+			dir := decode.S2C
+			if tt.c2s {
+				dir = decode.C2S
+			}
+			d := &c.hol[dir.Index()]
+			var got []string
+			for _, ch := range tt.chunks {
+				data := []byte(ch)
+				for len(data) > 0 {
+					n, ended := d.span(data)
+					s := strconv.Itoa(n)
+					if ended {
+						s += "!"
+					}
+					got = append(got, s)
+					d.advance(n, ended)
+					data = data[n:]
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("spans %q; want %q", got, tt.want)
+			}
+		})
+	}
+}
