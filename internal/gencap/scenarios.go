@@ -240,6 +240,15 @@ var scenarios = []scenario{
 		run:    h3QUIC,
 	},
 	{
+		name:   "hostile",
+		desc:   `Hostile strings on the wire, for the renderers' safety tests (every output must show them as inert text): three connections from 198.18.1.2 to 198.18.2.2. (1) TCP 40000 → 8080: a raw HTTP/1.1 GET whose path and Host hold script tags, quotes, an img onerror, "-->" and ";#", and whose X-Evil header holds terminal escapes (colours) and markup, answered by a status line whose reason phrase holds markup, an entity, quotes and "-->", the same X-Evil header, and an HTML body with a closing script tag. (2) TCP 40001 → 8443: TLS 1.3 from crypto/tls with SNI "<script>alert(4)</script>.test" and ALPN offering "\x1b[31mh2", "</script>" and "http/1.1" (the server picks http/1.1), then the same raw GET inside and a 404 whose reason holds markup; the key log is hostile.keys. (3) TCP 40002 → 8081: a WebSocket (coder/websocket) echoing one text message with a closing script tag and a cursor escape, closed with code 1000 and a reason holding quotes, markup, "-->" and an escape. Captured on the client's veth, 10 ms router delay toward the client. Look for: nothing from these strings acting as markup, syntax or a terminal control in any output.`,
+		delay:  routerDelay,
+		filter: fmt.Sprintf("tcp port %d or tcp port %d or tcp port %d", serverPort, tlsPort, closedPort),
+		outs:   []output{{"hostile", atClient}},
+		keys:   keysFile,
+		run:    hostile,
+	},
+	{
 		name:   "h3-0rtt",
 		desc:   `HTTP/3 0-RTT between two implementations: ngtcp2's example client (Debian's ngtcp2-client, gtlsclient with GnuTLS) and github.com/quic-go/quic-go's http3.Server (0-RTT allowed) on UDP 198.18.2.2:4433 with the fixed server.test certificate. The client fetches /h3/1000 twice; the second connection resumes the first's session (--session-file, --tp-file) and sends its request in 0-RTT packets. GnuTLS writes the key log (SSLKEYLOGFILE), CLIENT_EARLY_TRAFFIC_SECRET included: h3-0rtt.keys. Captured on the client's veth, 10 ms router delay toward the client. Look for: in the second connection, the client's Initial (ClientHello with psk and early_data) followed by 0-RTT packets carrying the HTTP/3 request, the response before the handshake completes, round_trips_before_data 0, the request phase early.`,
 		delay:  routerDelay,
