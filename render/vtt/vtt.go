@@ -42,6 +42,10 @@ type Options struct {
 	// earliest first packet of a connection). Captions before the origin
 	// are left out.
 	TimeOrigin time.Time
+	// TimeOffset moves the origin: -3 s says the recording started 3 s
+	// before TimeOrigin (or before the first packet), so every cue comes
+	// 3 s later.
+	TimeOffset time.Duration
 	// MaxDuration is how long a cue stays when its connection has no
 	// later caption, or the next one comes later than that
 	// (DefaultMaxDuration if ≤ 0).
@@ -369,7 +373,11 @@ func (w *Writer) Close() error {
 	bw := bufio.NewWriter(w.w)
 	bw.WriteString("WEBVTT\n\nNOTE\nwiretrace captions. 00:00:00.000 is " + origin.UTC().Format(time.RFC3339Nano))
 	if w.opts.TimeOrigin.IsZero() {
-		bw.WriteString(", the capture's first packet")
+		if w.opts.TimeOffset != 0 {
+			bw.WriteString(", the capture's first packet " + signed(w.opts.TimeOffset))
+		} else {
+			bw.WriteString(", the capture's first packet")
+		}
 	}
 	bw.WriteString(".\n#N is the connection number.\n")
 	for _, q := range cues {
@@ -391,10 +399,10 @@ func (w *Writer) Close() error {
 }
 
 // origin is Options.TimeOrigin, or the earliest first packet of a
-// connection.
+// connection, moved by Options.TimeOffset.
 func (w *Writer) origin() time.Time {
 	if !w.opts.TimeOrigin.IsZero() {
-		return w.opts.TimeOrigin
+		return w.opts.TimeOrigin.Add(w.opts.TimeOffset)
 	}
 	var o time.Time
 	for _, c := range w.order {
@@ -402,7 +410,7 @@ func (w *Writer) origin() time.Time {
 			o = c.conn.FirstTS
 		}
 	}
-	return o
+	return o.Add(w.opts.TimeOffset)
 }
 
 // cues turns a connection's captions into roll-up cues: each starts at
@@ -446,6 +454,14 @@ func (c *connState) cues(origin time.Time, opts Options) []cue {
 		i = j
 	}
 	return out
+}
+
+// signed writes an offset as "+2.5s" or "-3s".
+func signed(d time.Duration) string {
+	if d > 0 {
+		return "+" + d.String()
+	}
+	return d.String()
 }
 
 // stamp formats a cue time as HH:MM:SS.mmm.

@@ -177,6 +177,13 @@ func TestTimeOrigin(t *testing.T) {
 		t.Errorf("origin 90 min before the capture:\n%s", later)
 	}
 	checkVTT(t, later, false)
+	offset, _ := renderCase(t, c, vtt.Options{TimeOffset: -90 * time.Minute})
+	if !bytes.Equal(offset[bytes.Index(offset, []byte("\n\n0")):], later[bytes.Index(later, []byte("\n\n0")):]) {
+		t.Errorf("an offset of -90 min from the first packet differs from an origin 90 min before it:\n%s", offset)
+	}
+	if !strings.Contains(string(offset), "the capture's first packet -1h30m0s.") {
+		t.Errorf("the NOTE does not give the offset:\n%s", offset)
+	}
 	cut, _ := renderCase(t, c, vtt.Options{TimeOrigin: layouttest.Epoch.Add(time.Second)})
 	if strings.Contains(string(cut), "SYN") || !strings.Contains(string(cut), "\n00:00:01.501 --> ") {
 		t.Errorf("captions before the origin must be left out:\n%s", cut)
