@@ -11,23 +11,25 @@ import (
 
 // Head-of-line stall attribution.
 //
-// A TCP hol-stall names the streams whose bytes waited behind the hole
-// (streams, the victims) and the streams that owned the missing bytes
-// (culprit_streams). Each direction remembers, for its most recent
-// maxUnits units of stream bytes that carried a stream, the unit's byte
-// range and stream; a stall's ranges are then looked up in that memory.
-// A unit is what the decoder completes at once: an HTTP/2 frame on h2c; on
-// TLS the records since the last one whose plaintext completed an HTTP/2
-// frame or HTTP/1.1 event that named a stream (record granularity: a
-// frame spanning records owns them all, and so do the other frames that
-// end in the last of them); for other decoders the bytes since the last
-// event that carried a stream. The
-// decoder is fed one unit end at a time, so that the events of one call
-// belong to the unit that ended there. Events carry the stream: HTTP/2's
-// stream ID, HTTP/1.1's exchange ordinal; stream 0 (the HTTP/2
-// connection) is not a stream here. The memory works the same for both
-// capture points: at the receiver the units complete while the hole's and
-// the held bytes are fed, at the sender they were decoded before the
+// A TCP hol-stall names the streams whose frames had arrived complete
+// behind the hole and waited for it (streams, the victims) and the
+// streams that owned the missing bytes (culprit_streams). Each direction
+// remembers the byte ranges of its last maxUnits units that carried a
+// stream, and a stall's ranges are looked up there: victims are the units
+// that ended among the held bytes, culprits those that overlap the hole.
+//
+// A unit is what the decoder completes at once: an HTTP/2 frame on h2c;
+// on TLS the records since the last one whose plaintext completed an
+// HTTP/2 frame or HTTP/1.1 message part that named a stream (record
+// granularity: a frame spanning records owns them all, and so do the
+// other frames that end in the last of them); for other decoders the
+// bytes since the last event that named a stream. The decoder is fed up
+// to one unit end at a time, so that the events of one call belong to the
+// unit that ended there. Events name the stream: HTTP/2's stream ID,
+// HTTP/1.1's exchange ordinal; stream 0 (the HTTP/2 connection) is left
+// out. The memory serves both capture points: at the receiver the units
+// complete while the hole's and the held bytes are fed, just before the
+// stall is emitted; at the sender they were decoded before the
 // acknowledgments showed the hole.
 
 // unitKind says how a direction's bytes divide into units.
