@@ -6,9 +6,10 @@
 //
 // capture → decode → timeline → render. A Writer is a timeline.Sink. It
 // never parses packets, reads no clock and does no I/O but its writers:
-// cue times are the events' capture timestamps less Options.TimeOrigin
-// (by default the capture's first packet), so that the recording's start
-// lines up with the capture's. Captions are held until Close, because
+// cue times are the events' capture timestamps less the time origin:
+// Options.TimeOrigin (by default the capture's first packet) moved by
+// Options.TimeOffset, so that the recording's start lines up with the
+// capture's. Captions are held until Close, because
 // cues must be written in order of their start and some events (an HTTP
 // exchange, a stall) are known only after the moment they caption.
 //
@@ -19,11 +20,12 @@
 // 200, 12 ms"): the TCP handshake with its RTT, FINs and resets, losses
 // and retransmissions, TLS hellos, certificate, Finished and alerts,
 // QUIC's first Initial, Retry and version negotiation, one caption per
-// HTTP exchange at its request's start, WebSocket opening, messages and
-// close, head-of-line and flow-control stalls at their start, and decoder
+// HTTP exchange at its request's start, QUIC's HANDSHAKE_DONE and
+// CONNECTION_CLOSE, WebSocket opening, messages and close, head-of-line and flow-control stalls at their start, and decoder
 // failures. Cues roll up: each shows its connection's latest
 // Options.Lines captions, newest last, and lasts until the connection's
-// next caption or Options.MaxDuration. Cues of connections that overlap
+// next caption or Options.MaxDuration; captions closer together than
+// Options.MinDuration share a cue (at most six lines, the rest counted). Cues of connections that overlap
 // in time overlap too; players stack them, and the prefix tells them
 // apart.
 //
