@@ -41,7 +41,7 @@ var (
 // by ASCII look-alikes, and any other by '?', for Options.ASCII.
 var asciiText = strings.NewReplacer(
 	"→", "->", "←", "<-", "·", "-", "×", "x", "µ", "u", "…", "...", "–", "-", "—", "-",
-	"▶", ">", "◀", "<", "≈", "~",
+	"▶", ">", "◀", "<", "≈", "~", "⧗", "!!",
 )
 
 func toASCII(s string) string {

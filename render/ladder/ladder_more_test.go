@@ -3,6 +3,7 @@ package ladder_test
 import (
 	"bytes"
 	"net/netip"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -295,4 +296,34 @@ func TestBounded(t *testing.T) {
 	if !strings.Contains(out, "… 19,900 rows left out …") {
 		t.Errorf("no omission note:\n%s", out)
 	}
+}
+
+// TestEventsUnchanged: drawing does not change the events it is given.
+func TestEventsUnchanged(t *testing.T) {
+	for _, c := range append(layouttest.Cases(), layouttest.Hostile(), layouttest.HostileWire(), layouttest.Bulk(300)) {
+		before := deepCopy(c.Events)
+		for _, opts := range []ladder.Options{{}, {Stream: true}} {
+			feed(t, opts, c.Events)
+			if !reflect.DeepEqual(before, c.Events) {
+				t.Fatalf("%s: events changed by drawing", c.Name)
+			}
+		}
+	}
+}
+
+// deepCopy copies events with their Info and Conn.
+func deepCopy(evs []timeline.Event) []timeline.Event {
+	out := make([]timeline.Event, len(evs))
+	for i, e := range evs {
+		out[i] = e
+		out[i].Info = append(decode.Info(nil), e.Info...)
+		for j := range out[i].Info {
+			out[i].Info[j].Strs = append([]string(nil), e.Info[j].Strs...)
+		}
+		if e.Conn != nil {
+			c := *e.Conn
+			out[i].Conn = &c
+		}
+	}
+	return out
 }

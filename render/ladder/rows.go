@@ -77,6 +77,9 @@ func rowsFor(ev *timeline.Event) []row {
 	case layout.KindMarker:
 		r.kind, r.class = rowSide, classWarn
 		r.text = text.Sanitize(analysisNote(e))
+		if e.Type == "flow-control-stall" {
+			r.text, r.class = "⧗ "+r.text, classStall
+		}
 		if e.Layer != decode.LayerAnalysis {
 			r.kind = rowNote
 		}
