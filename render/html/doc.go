@@ -1,9 +1,11 @@
 // Package html writes a capture's connections as one self-contained HTML
 // report: a table of connections (transport, endpoints, protocol stack,
 // SNI, ALPN, round trips, RTT, time to first byte, stalls, bytes,
-// duration), sortable by clicking a column header and filtered by a text
-// box, and for each connection its SVG sequence diagram and its event
-// table, shown when the connection is clicked.
+// duration, close, proxy links), sortable by clicking a column header and
+// filtered by a text box, and for each connection its SVG sequence
+// diagram and its event table, shown when the connection is clicked. A
+// proxy's front connection links to its back connections and each back
+// to its front (from timeline/proxylink's analysis/proxy-link events).
 //
 // # Place in the flow
 //
