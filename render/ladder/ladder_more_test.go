@@ -91,6 +91,7 @@ func TestHostile(t *testing.T) {
 			evs = append(evs, c.Events)
 		}
 		out := feed(t, opts, evs...)
+		out = append(out, renderCapture(t, "hostile.pcapng", opts)...)
 		plain := sgr.ReplaceAll(out, nil)
 		if !opts.Color && len(plain) != len(out) {
 			t.Errorf("%+v: colour without Options.Color", opts)

@@ -19,7 +19,7 @@ var captures = []string{
 	"tcp-basic.pcapng", "tcp-refused.pcapng", "tcp-reset.pcapng", "tcp-loss-receiver.pcapng",
 	"tcp-zero-window.pcapng", "udp-basic.pcapng", "tls12-full.pcapng", "tls13-hrr.pcapng", "tls13-resumed.pcapng",
 	"h2-tls.pcapng", "h2c-upgrade.pcapng", "h2c-prior-knowledge.pcapng", "http1-pipelined.pcapng", "ws-basic.pcapng",
-	"h3-quic.pcapng", "h3-migration.pcapng",
+	"h3-quic.pcapng", "h3-migration.pcapng", "hostile.pcapng",
 }
 
 func renderCapture(t testing.TB, name string, opts ladder.Options) []byte {

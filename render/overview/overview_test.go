@@ -17,9 +17,6 @@ import (
 	"time"
 
 	"github.com/wiretrace/wiretrace/decode"
-	"github.com/wiretrace/wiretrace/decode/keylog"
-	"github.com/wiretrace/wiretrace/decode/stack"
-	"github.com/wiretrace/wiretrace/internal/pcaptest"
 	"github.com/wiretrace/wiretrace/render/layout/layouttest"
 	"github.com/wiretrace/wiretrace/render/overview"
 	"github.com/wiretrace/wiretrace/timeline"
@@ -27,26 +24,16 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
-// captures are all the project's captures, drawn as one overview.
-func captures(t testing.TB) []string {
-	files, err := filepath.Glob(pcaptest.Project("*.pcap*"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no captures in testdata/pcaps (%v)", err)
-	}
-	return files
-}
-
-// run drives a capture through the decoders and the timeline into sink.
-func run(t testing.TB, path string, sink timeline.Sink) {
-	t.Helper()
-	keys := &keylog.Store{}
-	sopts := stack.Options{Keys: keys}
-	opts := pcaptest.Options{Registry: stack.Registry(sopts), Keys: keys, Timeline: timeline.Options{Datagrams: stack.Datagrams(sopts)}}
-	pcaptest.Run(t, path, opts, func(ev *timeline.Event) {
-		if err := sink.Event(ev); err != nil {
-			t.Fatal(err)
-		}
-	})
+// captures are the project's captures drawn as one overview (a fixed
+// list, so that a capture added later does not change the golden).
+var captures = []string{
+	"h2-tls.pcapng", "h2c-prior-knowledge.pcapng", "h2c-upgrade.pcapng", "h3-0rtt.pcapng", "h3-migration.pcapng",
+	"h3-quic.pcapng", "hostile.pcapng", "http1-keepalive.pcapng", "http1-pipelined.pcapng", "tcp-basic-ipv6.pcapng",
+	"tcp-basic.pcapng", "tcp-half-close.pcapng", "tcp-keepalive.pcapng", "tcp-loss-receiver.pcapng",
+	"tcp-loss-sender.pcapng", "tcp-pipelined.pcapng", "tcp-refused.pcapng", "tcp-reset.pcapng",
+	"tcp-zero-window.pcapng", "tls12-full.pcapng", "tls12-resumed.pcapng", "tls13-chacha-dsb.pcapng",
+	"tls13-full.pcapng", "tls13-hrr.pcapng", "tls13-resumed.pcapng", "udp-basic.pcapng", "ws-basic.pcapng",
+	"ws-deflate.pcapng",
 }
 
 // render feeds events to a new Writer and returns its DOT and SVG.
@@ -67,8 +54,8 @@ func render(t testing.TB, opts overview.Options, feed func(w *overview.Writer)) 
 func TestGolden(t *testing.T) {
 	cases := map[string]func(w *overview.Writer){
 		"captures": func(w *overview.Writer) {
-			for _, f := range captures(t) {
-				run(t, f, w)
+			for _, name := range captures {
+				layouttest.RunCapture(t, name, w)
 			}
 		},
 		"proxy": func(w *overview.Writer) { feed(t, w, proxyScene()) },
@@ -143,6 +130,14 @@ func TestHostile(t *testing.T) {
 		if !strings.Contains(texts, want) {
 			t.Errorf("text %q not shown as itself; texts:\n%s", want, texts)
 		}
+	}
+	// The project's hostile capture: its SNI shows as text.
+	_, svg2 := render(t, overview.Options{}, func(w *overview.Writer) { layouttest.RunCapture(t, "hostile.pcapng", w) })
+	if !strings.Contains(strings.Join(parseSVG(t, svg2), "\n"), "<script>alert(4)</script>.test") {
+		t.Error("the hostile capture's SNI is not shown as text")
+	}
+	if bytes.Contains(elementsOnly(svg2), []byte("<script")) {
+		t.Error("<script outside text in the hostile capture's SVG")
 	}
 	if len(svg) > 1<<20 {
 		t.Errorf("SVG is %d bytes for %d connections", len(svg), len(strs))
