@@ -2,9 +2,7 @@ package mermaid_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"html"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -88,19 +86,8 @@ func parseWithMermaid(t *testing.T, diagrams []string) {
 		t.Log("Mermaid's parser not run: set WIRETRACE_MERMAID_DIR to a directory with node_modules/mermaid and jsdom, and install node")
 		return
 	}
-	in, _ := json.Marshal(diagrams)
-	cmd := exec.Command(node, "testdata/parse.mjs", dir)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node testdata/parse.mjs: %v\n%s", err, stderr.String())
-	}
 	var res []parsed
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("parse.mjs output: %v", err)
-	}
+	layouttest.NodeJSON(t, node, "testdata/parse.mjs", dir, diagrams, &res)
 	if len(res) != len(diagrams) {
 		t.Fatalf("parse.mjs returned %d results for %d diagrams", len(res), len(diagrams))
 	}

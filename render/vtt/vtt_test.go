@@ -2,9 +2,7 @@ package vtt_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -260,22 +258,11 @@ func validate(t *testing.T, files []file) {
 	for _, f := range files {
 		ins = append(ins, in{f.kind, string(f.text)})
 	}
-	data, _ := json.Marshal(ins)
-	cmd := exec.Command(node, "testdata/validate.mjs", dir)
-	cmd.Stdin = bytes.NewReader(data)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node testdata/validate.mjs: %v\n%s", err, stderr.String())
-	}
 	var res []struct {
 		Errors []string `json:"errors"`
 		Cues   [][3]any `json:"cues"`
 	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatal(err)
-	}
+	layouttest.NodeJSON(t, node, "testdata/validate.mjs", dir, ins, &res)
 	unescape := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 	for i, f := range files {
 		for _, e := range res[i].Errors {

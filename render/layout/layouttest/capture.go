@@ -3,6 +3,7 @@ package layouttest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,4 +86,25 @@ func NodeModules(t testing.TB, env, require, pkg string) (node, dir string, ok b
 		t.Fatalf("%s is set but node or %s/node_modules/%s is missing (npm install --prefix DIR %s; %s=DIR)", require, env, pkg, pkg, env)
 	}
 	return "", "", false
+}
+
+// NodeJSON runs `node script dir` with in, encoded as JSON, on its
+// standard input, and decodes its standard output as JSON into out.
+func NodeJSON(t testing.TB, node, script, dir string, in, out any) {
+	t.Helper()
+	data, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, script, dir)
+	cmd.Stdin = bytes.NewReader(data)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	got, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node %s: %v\n%s", script, err, stderr.String())
+	}
+	if err := json.Unmarshal(got, out); err != nil {
+		t.Fatalf("node %s: output: %v", script, err)
+	}
 }
