@@ -37,9 +37,10 @@
 // lifeline: client, proxy, server, with the back connection's rows
 // merged in time order. For that, a connection that ends while a
 // connection to its client's address is still open is held back (at most
-// 64) until it can no longer be a back connection. Backs that ended
-// before and could not be told (a proxy with a separate back address) are
-// their own blocks; the front then has a note naming them.
+// 64) until it can no longer be a back connection. Backs that could not
+// be held (a proxy with a separate back address, or a pooled back
+// connection still open when its front ends) are blocks of their own;
+// the front's block has a note naming them.
 //
 // # Modes
 //
