@@ -18,7 +18,9 @@
 // (TLS SNI). An edge aggregates the connections from one client host to one
 // server host and port over one protocol stack ("tcp/tls/http2"), labelled
 // with the port, the protocol, the number of connections and the bytes each
-// way. A host is a proxy, drawn filled and marked "proxy", when a
+// way; it is red when some of them were reset or never completed a TCP
+// handshake (refused, unanswered), and thicker the more connections it
+// carries. A host is a proxy, drawn filled and marked "proxy", when a
 // proxy-link event names it (the front connections' server, the back
 // connections' client) or when it served connections from another host
 // and opened connections to another host. A dashed edge joins a proxy's
@@ -31,6 +33,8 @@
 //     counted. At most Options.MaxDrawn edges are drawn (the busiest), the
 //     rest summed up in the graph's caption, so the SVG stays readable and
 //     bounded.
+//   - Writer.DOT returns the graph as DOT, for tests and for tools that
+//     want another layout.
 //   - Output is deterministic: hosts and edges are written in sorted
 //     order, and the same events give byte-identical DOT and SVG.
 //   - Wire strings (server names, protocol names) are cleaned as in
