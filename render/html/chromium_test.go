@@ -28,7 +28,8 @@ import (
 // and filters it as a user would, clicks a connection and checks that its
 // diagram and event table are shown and visible, takes a screenshot and
 // checks it shows the diagram, opens a hostile connection and checks that
-// nothing from the wire became an element or ran, follows a #conn-N link
+// nothing from the wire became an element or ran (test connections and
+// the project's hostile capture), follows a #conn-N link
 // on load, and fails on any error in the browser's console (a script
 // error, or a Content Security Policy violation). It is skipped without
 // chromium and chromedriver (Debian's chromium and chromium-driver)
@@ -118,6 +119,21 @@ func TestChromium(t *testing.T) {
 	// A link to one connection opens it on load.
 	d.post("/url", map[string]any{"url": url + "#conn-2"})
 	d.wait(`return document.querySelector('#wt-view svg') && document.getElementById('wt-view').getAttribute('data-conn') === '2' ? true : null`)
+
+	// The hostile capture, sent by real peers: each connection inert.
+	capPage := filepath.Join(dir, "hostile.html")
+	if err := os.WriteFile(capPage, renderCapture(t, "hostile.pcapng", html.Options{}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.post("/url", map[string]any{"url": "file://" + capPage})
+	for id, want := range map[string]string{"1": `<svg onload=alert(3)>.te`, "2": `<script>alert(4)</script>.test`, "3": `code_name normal_closure`} {
+		d.click(d.find(`#wt-table tbody tr[data-conn="` + id + `"] td:nth-child(2)`))
+		d.wait(`return document.getElementById('wt-view').getAttribute('data-conn') === '` + id + `' ? true : null`)
+		checkInert(t, d, want)
+		if id == "2" {
+			d.screenshot(t, "hostile-2.png")
+		}
+	}
 
 	for _, e := range d.logs() {
 		if e.Level == "SEVERE" || e.Level == "WARNING" {

@@ -74,6 +74,29 @@ func TestHostile(t *testing.T) {
 	}
 }
 
+// TestHostileCapture checks the project's hostile capture end to end:
+// its strings, sent by real peers, come out as inert text.
+func TestHostileCapture(t *testing.T) {
+	out := renderCapture(t, "hostile.pcapng", html.Options{})
+	doc := checkDocument(t, out)
+	for _, bad := range []string{"<script>", "</script><", "<img", "\x1b[", "\x00"} {
+		if bytes.Count(out, []byte(bad)) > map[string]int{"<script>": 1, "</script><": 0}[bad] {
+			t.Errorf("report contains %q", bad)
+		}
+	}
+	if len(doc.rows) != 3 {
+		t.Fatalf("rows %v; want 3 connections", doc.rows)
+	}
+	if got, want := doc.cells["2"]["SNI"], "<script>alert(4)</script>.test"; got != want {
+		t.Errorf("SNI %q; want %q", got, want)
+	}
+	for _, want := range []string{`alpn \x1b[31mh2 | </script> | http/1.1`, "<img"} {
+		if !strings.Contains(doc.text, want) {
+			t.Errorf("report text lacks %q", want)
+		}
+	}
+}
+
 // TestScriptConstant checks that the script cannot end early or open a
 // comment that swallows the page, and that the policy allows it by hash.
 func TestScriptConstant(t *testing.T) {

@@ -22,11 +22,14 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 // QUIC ones are decrypted with their key logs. Between them they have
 // TCP and UDP, every decoder, a refused and a reset connection, loss with
 // a HOL stall, several connections per report (tcp-pipelined,
-// tls13-resumed) and an HTTP/2 flow-control stall.
+// tls13-resumed), an HTTP/2 flow-control stall, and hostile strings from a
+// real peer in paths, headers, reasons, SNI, ALPN and a WebSocket close
+// (hostile).
 var captures = []string{
 	"tcp-basic.pcapng", "tcp-refused.pcapng", "tcp-reset.pcapng", "tcp-loss-receiver.pcapng",
 	"udp-basic.pcapng", "tls13-hrr.pcapng", "h2-tls.pcapng", "h2c-prior-knowledge.pcapng",
 	"tcp-pipelined.pcapng", "tls13-resumed.pcapng", "ws-basic.pcapng", "h3-quic.pcapng",
+	"hostile.pcapng",
 }
 
 // renderCapture writes the report of one capture.
