@@ -10,9 +10,14 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/wiretrace/wiretrace/decode/h2"
+	"github.com/wiretrace/wiretrace/decode/h3"
+	"github.com/wiretrace/wiretrace/decode/http1"
 	"github.com/wiretrace/wiretrace/decode/keylog"
 	"github.com/wiretrace/wiretrace/decode/stack"
 	"github.com/wiretrace/wiretrace/decode/tcpflow"
+	"github.com/wiretrace/wiretrace/decode/tlsmsg"
+	"github.com/wiretrace/wiretrace/decode/ws"
 	"github.com/wiretrace/wiretrace/internal/iostreams"
 	"github.com/wiretrace/wiretrace/render/jsonl"
 	"github.com/wiretrace/wiretrace/render/qlog"
@@ -35,6 +40,13 @@ type OutputOptions struct {
 	MaxConns       int
 	MaxReassembly  int
 	MaxOOOSegments int
+	// Decoder caps (issue 10): each hit is a conn/cap-limit event.
+	MaxTLSHandshake int
+	MaxHeaderList   int
+	MaxHeaderTable  int
+	MaxHTTP1Head    int
+	MaxWSMessage    int
+	MaxWSRatio      int
 
 	// KeyLogs are the --keylog files; keyLogEnv is $SSLKEYLOGFILE. Their
 	// secrets, and the capture's pcapng Decryption Secrets Blocks, go into
@@ -60,6 +72,12 @@ func addOutputFlags(fs *pflag.FlagSet, o *OutputOptions) {
 	fs.IntVar(&o.MaxReassembly, "max-reassembly", tcpflow.DefaultLimits().MaxBufferedBytes, "most out-of-order bytes buffered per connection direction")
 	fs.StringArrayVar(&o.KeyLogs, "keylog", nil, "TLS key log file (NSS format, as SSLKEYLOGFILE writes) for decryption; repeatable. $SSLKEYLOGFILE and pcapng secrets blocks are used too")
 	fs.IntVar(&o.MaxOOOSegments, "max-ooo-segments", tcpflow.DefaultLimits().MaxBufferedSegments, "most out-of-order segments buffered per connection direction")
+	fs.IntVar(&o.MaxTLSHandshake, "max-tls-handshake", tlsmsg.MaxHandshakeLen, "largest TLS handshake message kept (certificate chains); bigger ones are skipped")
+	fs.IntVar(&o.MaxHeaderList, "max-header-list", h2.DefaultMaxHeaderListSize, "largest HTTP/2 or HTTP/3 header list decoded, in bytes")
+	fs.IntVar(&o.MaxHeaderTable, "max-header-table", h2.DefaultMaxHeaderTableSize, "largest HPACK or QPACK dynamic table kept, in bytes")
+	fs.IntVar(&o.MaxHTTP1Head, "max-http1-head", http1.DefaultMaxHeaderBytes, "largest HTTP/1.x request or response head, in bytes")
+	fs.IntVar(&o.MaxWSMessage, "max-ws-message", ws.DefaultMaxMessage, "largest WebSocket message reassembled or inflated, in bytes")
+	fs.IntVar(&o.MaxWSRatio, "max-ws-ratio", ws.DefaultMaxRatio, "largest permessage-deflate inflation ratio (inflated:compressed) before a message is cut")
 	addProxyFlags(fs, &o.proxyOptions)
 }
 
@@ -79,17 +97,38 @@ func (o *OutputOptions) validate(fs *pflag.FlagSet) error {
 	if o.MaxConns < 1 || o.MaxReassembly < 1 || o.MaxOOOSegments < 1 {
 		return flagErrorf("--max-conns, --max-reassembly and --max-ooo-segments must be positive")
 	}
+	for _, c := range []struct {
+		name string
+		v    int
+	}{{"--max-tls-handshake", o.MaxTLSHandshake}, {"--max-header-list", o.MaxHeaderList}, {"--max-header-table", o.MaxHeaderTable},
+		{"--max-http1-head", o.MaxHTTP1Head}, {"--max-ws-message", o.MaxWSMessage}, {"--max-ws-ratio", o.MaxWSRatio}} {
+		if c.v < 1 {
+			return flagErrorf("%s must be positive", c.name)
+		}
+	}
 	return o.proxyOptions.validate()
 }
 
 func (o *OutputOptions) timelineOptions() timeline.Options {
 	return timeline.Options{
-		Registry:    stack.Registry(stack.Options{Keys: o.keys}),
-		Datagrams:   stack.Datagrams(stack.Options{Keys: o.keys}),
+		Registry:    stack.Registry(o.stackOptions()),
+		Datagrams:   stack.Datagrams(o.stackOptions()),
 		Segments:    o.Segments,
 		IdleTimeout: o.IdleTimeout,
 		MaxConns:    o.MaxConns,
 		TCPLimits:   tcpflow.Limits{MaxBufferedBytes: o.MaxReassembly, MaxBufferedSegments: o.MaxOOOSegments},
+	}
+}
+
+// stackOptions are the decoders' options: the keys and the caps.
+func (o *OutputOptions) stackOptions() stack.Options {
+	return stack.Options{
+		Keys:            o.keys,
+		MaxTLSHandshake: o.MaxTLSHandshake,
+		HTTP1:           http1.Options{MaxHeaderBytes: o.MaxHTTP1Head},
+		H2:              h2.Options{MaxHeaderListSize: o.MaxHeaderList, MaxHeaderTableSize: uint32(o.MaxHeaderTable)},
+		H3:              h3.Options{MaxFieldSectionSize: o.MaxHeaderList, MaxTableCapacity: uint64(o.MaxHeaderTable)},
+		WS:              ws.Options{MaxMessage: o.MaxWSMessage, MaxRatio: o.MaxWSRatio},
 	}
 }
 

@@ -27,12 +27,14 @@ import (
 // defaults.
 type Options struct {
 	// Keys holds the key log secrets TLS decryption uses; nil: none.
-	Keys  *keylog.Store
-	HTTP1 http1.Options // its Upgrade hook is set by Registry
-	H2    h2.Options
-	WS    ws.Options
-	QUIC  quic.Options // its Keys and Next are set by Datagrams
-	H3    h3.Options
+	Keys *keylog.Store
+	// MaxTLSHandshake caps a TLS handshake message (tlsmsg.Options).
+	MaxTLSHandshake int
+	HTTP1           http1.Options // its Upgrade hook is set by Registry
+	H2              h2.Options
+	WS              ws.Options
+	QUIC            quic.Options // its Keys and Next are set by Datagrams
+	H3              h3.Options
 }
 
 // maxTunnelDepth bounds CONNECT tunnels nested in tunnels.
@@ -61,8 +63,9 @@ func Registry(opts Options) *decode.Registry {
 func registry(opts Options, depth int) *decode.Registry {
 	reg := &decode.Registry{}
 	reg.Register(tlsmsg.NewSniffer(tlsmsg.Options{
-		Keys: opts.Keys,
-		Next: func() decode.StreamDecoder { return decode.NewSniffing(httpRegistry(opts, depth)) },
+		Keys:         opts.Keys,
+		MaxHandshake: opts.MaxTLSHandshake,
+		Next:         func() decode.StreamDecoder { return decode.NewSniffing(httpRegistry(opts, depth)) },
 	}))
 	addHTTP(reg, opts, depth)
 	return reg

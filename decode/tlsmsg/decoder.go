@@ -23,6 +23,7 @@ const (
 type dirState struct {
 	buf     []byte // a partial record
 	hs      []byte // a partial handshake message
+	hsSkip  int    // bytes still to drop of a handshake message over the cap
 	started bool
 	dead    bool
 	ccs     bool // sent ChangeCipherSpec: later records are protected (TLS 1.2)
@@ -332,6 +333,11 @@ func (d *Decoder) handshakeDone(e *decode.Event) {
 //	} Handshake;
 func (d *Decoder) handshakeRecord(dir decode.Dir, frag []byte, at decode.Position, emit decode.Emit) {
 	s := &d.dirs[dir.Index()]
+	if s.hsSkip > 0 {
+		n := min(s.hsSkip, len(frag))
+		s.hsSkip -= n
+		frag = frag[n:]
+	}
 	b := frag
 	if len(s.hs) > 0 {
 		s.hs = append(s.hs, frag...)
@@ -340,9 +346,19 @@ func (d *Decoder) handshakeRecord(dir decode.Dir, frag []byte, at decode.Positio
 	off := 0
 	for len(b)-off >= 4 {
 		n := int(b[off+1])<<16 | int(b[off+2])<<8 | int(b[off+3])
-		if n > MaxHandshakeLen {
-			d.stop(dir, "tlsmsg: handshake message "+HandshakeType(b[off]).String()+" length "+strconv.Itoa(n)+" exceeds cap", at, emit)
-			return
+		if max := d.opts.maxHandshake(); n > max {
+			// Over the cap (a huge certificate chain): dropped, said once
+			// per message, and decoding goes on after it.
+			emit(decode.CapLimit(at, dir, "tls", "handshake_message", int64(max),
+				decode.String("message", HandshakeType(b[off]).String()), decode.Int("dropped", int64(4+n))))
+			have := len(b) - off
+			if have >= 4+n {
+				off += 4 + n
+				continue
+			}
+			s.hsSkip = 4 + n - have
+			off = len(b)
+			break
 		}
 		if len(b)-off < 4+n {
 			break

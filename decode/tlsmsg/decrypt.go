@@ -29,6 +29,17 @@ type Options struct {
 	// TLS stream reaches it as Skip with n = 0: the plaintext length lost
 	// is unknown.
 	Next func() decode.StreamDecoder
+	// MaxHandshake caps a handshake message reassembled across records
+	// (certificate chains are the large ones); 0 means MaxHandshakeLen.
+	// A bigger message is dropped with a conn/cap-limit event.
+	MaxHandshake int
+}
+
+func (o *Options) maxHandshake() int {
+	if o.MaxHandshake > 0 {
+		return o.MaxHandshake
+	}
+	return MaxHandshakeLen
 }
 
 // TypeKeys is the event saying once per connection why records stay
