@@ -19,6 +19,7 @@ import (
 	"github.com/wiretrace/wiretrace/decode/tlsmsg"
 	"github.com/wiretrace/wiretrace/decode/ws"
 	"github.com/wiretrace/wiretrace/internal/iostreams"
+	htmlreport "github.com/wiretrace/wiretrace/render/html"
 	"github.com/wiretrace/wiretrace/render/jsonl"
 	"github.com/wiretrace/wiretrace/render/qlog"
 	"github.com/wiretrace/wiretrace/render/svg"
@@ -30,6 +31,7 @@ import (
 type OutputOptions struct {
 	Format    string
 	QlogDir   string
+	HTML      string
 	SVG       bool
 	OutDir    string
 	Segments  bool
@@ -63,6 +65,7 @@ var formats = []string{"text", "json", "qlog"}
 func addOutputFlags(fs *pflag.FlagSet, o *OutputOptions) {
 	fs.StringVar(&o.Format, "format", "text", "output format: text, json (JSON Lines, see docs/events.md) or qlog (QUIC connections as one JSON-SEQ qlog trace, for qvis)")
 	fs.StringVar(&o.QlogDir, "qlog-dir", "", "write each QUIC connection's qlog trace (JSON-SEQ) to DIR/conn-N.sqlog")
+	fs.StringVar(&o.HTML, "html", "", "write a self-contained HTML report (connection table, diagrams, event tables) to this file")
 	fs.BoolVar(&o.SVG, "svg", false, "write one SVG sequence diagram per connection into the -o directory")
 	fs.StringVarP(&o.OutDir, "output-dir", "o", ".", "directory for --svg files")
 	fs.BoolVar(&o.Segments, "segments", false, "also show plain TCP data/ACK segments and UDP datagrams")
@@ -206,6 +209,21 @@ type renderer interface {
 	Close() error
 }
 
+// fileRenderer is a renderer writing to a file of its own, closed after
+// the renderer.
+type fileRenderer struct {
+	renderer
+	f *os.File
+}
+
+func (r fileRenderer) Close() error {
+	err := r.renderer.Close()
+	if cerr := r.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // flushCloser adapts a writer whose Close is its Flush.
 type flushCloser struct{ *jsonl.Writer }
 
@@ -217,6 +235,7 @@ type outputs struct {
 	renderers []renderer
 	svg       svgWriter
 	qlogPaths []string // files written for --qlog-dir
+	written   []string // other files written (--html)
 	count     int64
 }
 
@@ -240,9 +259,17 @@ func newOutputs(ios *iostreams.Streams, o *OutputOptions, stream bool, title str
 			return os.Create(path)
 		}, title))
 	}
-	// With --svg or --qlog-dir, stdout lists the files written unless a
-	// format was asked for explicitly.
-	if (!o.SVG && o.QlogDir == "") || o.formatSet {
+	if o.HTML != "" {
+		f, err := os.Create(o.HTML)
+		if err != nil {
+			return nil, fmt.Errorf("--html: %w", err)
+		}
+		out.renderers = append(out.renderers, fileRenderer{htmlreport.New(f, htmlreport.Options{Title: title}), f})
+		out.written = append(out.written, o.HTML)
+	}
+	// With --svg, --qlog-dir or --html, stdout lists the files written
+	// unless a format was asked for explicitly.
+	if (!o.SVG && o.QlogDir == "" && o.HTML == "") || o.formatSet {
 		switch o.Format {
 		case "json":
 			out.renderers = append(out.renderers, flushCloser{jsonl.New(ios.Out)})
@@ -297,7 +324,7 @@ func (o *outputs) close() error {
 		keep(o.svg.Close())
 		paths = o.svg.Paths()
 	}
-	for _, p := range append(paths, o.qlogPaths...) {
+	for _, p := range append(append(paths, o.qlogPaths...), o.written...) {
 		if _, err := fmt.Fprintln(o.ios.Out, p); err != nil {
 			keep(err)
 			break
