@@ -18,12 +18,15 @@
 // ClientHello's server name, the version chosen, alerts), HTTP requests
 // and responses (method, path, status), QUIC long-header packets,
 // WebSocket frames and closes. TCP analysis findings (retransmissions,
-// lost segments, duplicate ACKs, zero windows) are dotted arrows. A run
-// of three or more bulk-transfer events (segments, TLS application data,
-// HTTP/2 and HTTP/3 DATA and WINDOW_UPDATE, QUIC 1-RTT packets, WebSocket
-// data frames), in either direction, is folded into one open arrow per
+// lost segments, duplicate ACKs, zero windows) are dotted arrows, three
+// or more of one kind in a row folded into one. A run of six or more
+// bulk-transfer events (segments, TLS application data, HTTP/2 and HTTP/3
+// DATA and WINDOW_UPDATE, QUIC 1-RTT packets; sixteen with WebSocket data
+// frames), in either direction, is folded into one open arrow per
 // direction that counts them, with their bytes, frames and time span. A
-// decrypted TLS record whose plaintext shows as HTTP is left out. Notes
+// decrypted TLS record or QUIC packet whose content shows as HTTP is left
+// out, unless the packet closes the connection or confirms the
+// handshake. Notes
 // give the handshake RTT, head-of-line and flow-control stalls, HTTP
 // exchanges, each phase of the connection's start (TCP, TLS or QUIC,
 // first request, first byte, with round trips) after the event that ended

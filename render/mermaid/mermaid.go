@@ -29,8 +29,17 @@ const (
 )
 
 // minFold is the shortest run of bulk events folded into one arrow per
-// direction.
-const minFold = 3
+// direction: shorter ones, a few WebSocket messages or DATA frames, read
+// better one by one.
+const minFold = 6
+
+// minFoldWS is minFold for runs with WebSocket frames: each is a message
+// someone sent, worth its own arrow unless there are many.
+const minFoldWS = 16
+
+// minFindingFold is the shortest run of one TCP finding (duplicate ACKs
+// after a loss) folded into one arrow.
+const minFindingFold = 3
 
 // maxText is the longest text of one statement, in characters, before
 // escaping.
@@ -308,7 +317,7 @@ func statements(events []timeline.Event, at int, omitted int64) []line {
 func render(e *decode.Event, tcpPhase time.Duration) []string {
 	switch layout.Classify(e) {
 	case layout.KindCenter:
-		return []string{note("C,S", layout.CenterNote(e))}
+		return []string{note("C,S", layout.CenterNote(nonEmpty(e)))}
 	case layout.KindStall:
 		return []string{note(receiver(e.Dir), layout.StallNote(e))}
 	case layout.KindMarker:
@@ -334,6 +343,20 @@ func render(e *decode.Event, tcpPhase time.Duration) []string {
 		}
 	}
 	return out
+}
+
+// nonEmpty returns e without its empty string and list fields, which a
+// note need not list ("protocol=").
+func nonEmpty(e *decode.Event) *decode.Event {
+	c := *e
+	c.Info = nil
+	for _, f := range e.Info {
+		if (f.Kind == decode.KindString && f.Str == "") || (f.Kind == decode.KindStrings && len(f.Strs) == 0) {
+			continue
+		}
+		c.Info = append(c.Info, f)
+	}
+	return &c
 }
 
 // label is an arrow's text: the sequence diagram's label, and for a few
@@ -450,7 +473,7 @@ func fold(steps []step) []line {
 	var out []line
 	for i := 0; i < len(steps); {
 		if !steps[i].bulk {
-			if n := findingRun(steps[i:]); n >= minFold {
+			if n := findingRun(steps[i:]); n >= minFindingFold {
 				first, last := &steps[i].ev.Event, &steps[i+n-1].ev.Event
 				txt := strconv.Itoa(n) + "× " + layout.MarkerNote(first) + " … " + layout.MarkerNote(last) +
 					" (frames " + strconv.FormatInt(first.Frame, 10) + "–" + strconv.FormatInt(last.Frame, 10) +
@@ -468,7 +491,11 @@ func fold(steps []step) []line {
 			j++
 		}
 		run := steps[i:j]
-		if len(run) < minFold {
+		least := minFold
+		if slices.ContainsFunc(run, func(s step) bool { return s.ev.Layer == decode.LayerWS }) {
+			least = minFoldWS
+		}
+		if len(run) < least {
 			for _, s := range run {
 				out = append(out, line{text: arrow(s.ev.Dir, opSolid, layout.ArrowLabel(&s.ev.Event)), frame: s.ev.Frame})
 			}
