@@ -84,6 +84,7 @@ type conn struct {
 	phases  []phase
 	stalls  []stall
 	backs   []int // connections a proxy-link named as this one's back
+	relays  []int // those of them that relay its bytes (l4): all theirs
 	summary *timeline.Event
 	started bool // stream mode: its header was written
 	ended   bool
@@ -165,6 +166,9 @@ func (w *Writer) Event(ev *timeline.Event) error {
 		w.flushRun(c)
 		if f, ok := e.Info.Get("back"); ok && len(c.backs) < 16 && !slices.Contains(c.backs, int(f.Int)) {
 			c.backs = append(c.backs, int(f.Int))
+			if layout.Field(e, "mode") == "l4" {
+				c.relays = append(c.relays, int(f.Int))
+			}
 		}
 		w.add(c, row{frame: e.Frame, ts: e.TS, kind: rowNote, class: classPhase, text: text.Sanitize(linkText(e))})
 	case e.Layer == decode.LayerTCP && e.Type == decode.TypeSegment && c.prevFinding.frame == e.Frame && c.prevFinding.dir == e.Dir:
@@ -418,13 +422,30 @@ func (w *Writer) geom(tagW, timeW, n, phaseW int) geom {
 // back connections on a third lifeline.
 func (w *Writer) block(front *conn, backs []*conn) {
 	rows := front.rows()
+	// An L7 back connection's rows outside the front's lifetime belong
+	// to other fronts (a pooled back connection): left out, counted. An
+	// L4 relay is the front's alone.
+	start, end := front.c.FirstTS, time.Time{}
+	if front.summary != nil {
+		end = front.summary.TS
+	}
+	var notes []string
 	for _, b := range backs {
+		left := 0
+		relay := slices.Contains(front.relays, b.c.ID)
 		for _, r := range b.rows() {
+			if !relay && (r.ts.Before(start) || !end.IsZero() && r.ts.After(end)) {
+				left++
+				continue
+			}
 			r.leg = 1
 			if len(backs) > 1 {
 				r.text = "#" + strconv.Itoa(b.c.ID) + " " + r.text
 			}
 			rows = append(rows, r)
+		}
+		if left > 0 {
+			notes = append(notes, "conn "+strconv.Itoa(b.c.ID)+": "+plural(int64(left), "row")+" outside this connection's time left out")
 		}
 	}
 	if len(backs) > 0 {
@@ -456,9 +477,9 @@ func (w *Writer) block(front *conn, backs []*conn) {
 	}
 	w.header(front.c, back, "")
 	w.lanesLine(g, front.c, back)
-	marks, notes := w.marks(rows, front, backs, g)
+	marks, phaseNotes := w.marks(rows, front, backs, g)
 	w.draw(rows, g, origin, "", marks)
-	w.footer(append([]*conn{front}, backs...), "", notes)
+	w.footer(append([]*conn{front}, backs...), "", append(phaseNotes, notes...))
 }
 
 // marks are what a row draws beside its event: heavy lifelines for HOL

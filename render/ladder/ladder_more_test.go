@@ -180,6 +180,8 @@ func TestProxy(t *testing.T) {
 	var evs []timeline.Event
 	f := exchange(front, 1, 0, "/x")
 	b := exchange(back, 10, 400, "/x")
+	// A pooled back connection served another front before this one.
+	evs = append(evs, ev(back, 9, -500, decode.DirNone, decode.LayerHTTP1, "exchange", decode.String("path", "/earlier")))
 	evs = append(evs, f[:4]...) // the front's handshake and request
 	evs = append(evs, b...)     // the back's whole exchange
 	evs = append(evs, summary(back, 20, 1400))
@@ -189,10 +191,14 @@ func TestProxy(t *testing.T) {
 	if n := strings.Count(out, "conn 1 via proxy, conn 2"); n != 1 {
 		t.Errorf("%d merged blocks; want 1", n)
 	}
+	if strings.Contains(out, "/earlier") {
+		t.Error("a back row from before the front began is drawn")
+	}
 	if strings.Contains(out, "\nconn 2 ·") {
 		t.Error("the back connection has a block of its own too")
 	}
-	for _, want := range []string{"client 192.0.2.1:50000", "proxy 10.0.0.10", "server 10.0.2.20:8080", "conn 2: summary"} {
+	for _, want := range []string{"client 192.0.2.1:50000", "proxy 10.0.0.10", "server 10.0.2.20:8080", "conn 2: summary",
+		"conn 2: 1 row outside this connection's time left out"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("merged block lacks %q", want)
 		}

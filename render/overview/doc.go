@@ -22,8 +22,8 @@
 // handshake (refused, unanswered), and thicker the more connections it
 // carries. A host is a proxy, drawn filled and marked "proxy", when a
 // proxy-link event names it (the front connections' server, the back
-// connections' client) or when it served connections from another host
-// and opened connections to another host. A dashed edge joins a proxy's
+// connections' client) or when it served connections from one host and
+// opened connections to another. A dashed edge joins a proxy's
 // front address to its back address when they differ.
 //
 // # Contracts

@@ -75,9 +75,10 @@ type host struct {
 	morePorts bool     // more than maxPorts
 	names     []string // SNIs asked of it, sorted
 	moreNames bool
-	served    bool // served a connection from another host
-	opened    bool // opened a connection to another host
-	linked    bool // named by a proxy-link event
+	// The first two other hosts it served and opened connections to:
+	// enough to tell whether it sits between two different hosts.
+	servedFrom, openedTo peers
+	linked               bool // named by a proxy-link event
 }
 
 type edgeKey struct {
@@ -198,8 +199,8 @@ func (o *Writer) summary(ev *timeline.Event) {
 		sh.addName(layout.Cut(sni, maxName))
 	}
 	if ca != sa {
-		sh.served = true
-		ch.opened = true
+		sh.servedFrom.add(ca)
+		ch.openedTo.add(sa)
 	}
 }
 
@@ -257,7 +258,36 @@ func addSorted[T cmp.Ordered](list []T, v T, max int, more *bool) []T {
 	return list
 }
 
-func (h *host) proxy() bool { return h.linked || h.served && h.opened }
+// proxy reports a host named by a proxy-link event, or one that served
+// connections from one host and opened connections to another.
+func (h *host) proxy() bool {
+	if h.linked {
+		return true
+	}
+	for _, a := range h.servedFrom.list() {
+		for _, b := range h.openedTo.list() {
+			if a != b {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// peers keeps the first two distinct addresses added.
+type peers struct {
+	a [2]netip.Addr
+	n int
+}
+
+func (p *peers) add(a netip.Addr) {
+	if p.n < len(p.a) && !slices.Contains(p.a[:p.n], a) {
+		p.a[p.n] = a
+		p.n++
+	}
+}
+
+func (p *peers) list() []netip.Addr { return p.a[:p.n] }
 
 // DOT returns the graph in the DOT language, as Close lays it out. The
 // result depends only on the events seen.

@@ -105,6 +105,21 @@ func TestProxy(t *testing.T) {
 	if n := strings.Count(s, `class="proxy"`); n != 2 {
 		t.Errorf("%d proxy nodes; want 2:\n%s", n, s)
 	}
+
+	// By roles alone: 10.0.5.5 serves one host and calls another; two
+	// hosts that call each other are not proxies.
+	dot, _ = render(t, overview.Options{}, func(w *overview.Writer) {
+		feed(t, w, []timeline.Event{
+			summary(conn(1, "192.0.2.9:40000", "10.0.5.5:80", timeline.TCP), 1, 1),
+			summary(conn(2, "10.0.5.5:40000", "10.0.6.6:80", timeline.TCP), 1, 1),
+			summary(conn(3, "192.0.2.7:40000", "192.0.2.8:80", timeline.TCP), 1, 1),
+			summary(conn(4, "192.0.2.8:40000", "192.0.2.7:80", timeline.TCP), 1, 1),
+		})
+	})
+	s = string(dot)
+	if n := strings.Count(s, `class="proxy"`); n != 1 || !strings.Contains(s, `label="proxy\n10.0.5.5\nport 80"`) {
+		t.Errorf("want 10.0.5.5 alone as a proxy:\n%s", s)
+	}
 }
 
 // TestHostile puts hostile strings in server names, protocols and the
