@@ -187,7 +187,7 @@ func TestProxy(t *testing.T) {
 	evs = append(evs, summary(back, 20, 1400))
 	evs = append(evs, f[4], link(front, 2, 5, 900), summary(front, 21, 2000))
 	out := string(feed(t, ladder.Options{Width: 90}, evs))
-	t.Logf("\n%s", out)
+	layouttest.Golden(t, "testdata/proxy.txt.golden", []byte(out), *update)
 	if n := strings.Count(out, "conn 1 via proxy, conn 2"); n != 1 {
 		t.Errorf("%d merged blocks; want 1", n)
 	}

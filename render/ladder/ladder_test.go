@@ -58,7 +58,8 @@ func TestGolden(t *testing.T) {
 			})
 		}
 	}
-	layouttest.CheckGlob(t, "testdata/*.golden", files)
+	// TestProxy writes proxy.txt.golden.
+	layouttest.CheckGlob(t, "testdata/*.golden", append(files, "testdata/proxy.txt.golden"))
 }
 
 // checkWidth fails on a line wider than width columns, or with a control
