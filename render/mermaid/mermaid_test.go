@@ -20,6 +20,7 @@ var captures = []string{
 	"tcp-basic.pcapng", "tcp-refused.pcapng", "tcp-reset.pcapng", "tcp-loss-receiver.pcapng",
 	"tcp-zero-window.pcapng", "udp-basic.pcapng", "tls12-full.pcapng", "tls13-hrr.pcapng",
 	"h2-tls.pcapng", "h2c-upgrade.pcapng", "http1-pipelined.pcapng", "ws-basic.pcapng", "h3-quic.pcapng",
+	"hostile.pcapng", // script tags, quotes, escapes from real peers: SNI, ALPN, path, Host, reason, WebSocket close
 }
 
 func renderCapture(t testing.TB, name string, opts mermaid.Options) []byte {

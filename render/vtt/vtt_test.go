@@ -22,6 +22,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 var captures = []string{
 	"tcp-basic.pcapng", "tcp-refused.pcapng", "tcp-loss-receiver.pcapng", "tcp-pipelined.pcapng",
 	"tls13-hrr.pcapng", "h2-tls.pcapng", "http1-keepalive.pcapng", "ws-basic.pcapng", "h3-quic.pcapng",
+	"hostile.pcapng", // script tags, quotes, escapes from real peers: SNI, ALPN, path, Host, reason, WebSocket close
 }
 
 // render returns the captions and the chapters of a capture.
