@@ -21,8 +21,9 @@ import (
 
 // Defaults for Options.
 const (
-	// DefaultMaxEdges bounds the edges tracked in memory.
-	DefaultMaxEdges = 100_000
+	// DefaultMaxEdges bounds the edges tracked in memory (with their
+	// hosts about 500 bytes each: 10 MB at most).
+	DefaultMaxEdges = 20_000
 	// DefaultMaxDrawn bounds the edges drawn: past a few hundred a graph
 	// is no longer an overview, and Graphviz's layout time grows fast.
 	DefaultMaxDrawn = 150

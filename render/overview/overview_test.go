@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -340,5 +341,44 @@ func TestEventsUnchanged(t *testing.T) {
 	render(t, overview.Options{}, func(w *overview.Writer) { feed(t, w, evs) })
 	if !reflect.DeepEqual(proxyScene(), evs) {
 		t.Fatal("events changed by the overview")
+	}
+}
+
+// TestMemory: 300,000 connections from distinct clients (a SYN flood's
+// worth) keep the aggregates within a few megabytes: DefaultMaxEdges
+// edges, the rest only counted.
+func TestMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	h0 := heap()
+	var b bytes.Buffer
+	w := overview.New(&b, overview.Options{})
+	for i := range 300_000 {
+		c := &timeline.Conn{ID: i + 1, Transport: timeline.TCP,
+			Client: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000),
+			Server: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 200, 0, byte(i % 40)}), 443), FirstTS: epoch}
+		e := summary(c, 0, 0, decode.String("handshake", "TCP"))
+		if err := w.Event(&e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grown := int64(heap()) - int64(h0)
+	t.Logf("aggregates of 300,000 connections: %d kB", grown>>10)
+	if grown > 24<<20 {
+		t.Errorf("aggregates take %d MB; want at most 24", grown>>20)
+	}
+	runtime.KeepAlive(w)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "280,000 connections (0 B) past the edge limit, counted only") {
+		t.Error("caption does not count the connections past the limit")
 	}
 }
