@@ -115,6 +115,10 @@ func (w *Writer) Event(ev *timeline.Event) error {
 	return nil
 }
 
+// Flush writes what is buffered to the underlying writer: the diagrams
+// of the connections that ended so far (for live captures).
+func (w *Writer) Flush() error { return w.w.Flush() }
+
 // Close writes the diagrams of connections that never got a summary, in
 // connection order, and flushes.
 func (w *Writer) Close() error {
