@@ -70,11 +70,9 @@ type conn struct {
 
 	phase phaseTracker
 
-	holStalls int
-	// holTime is the time during which at least one stall was in
-	// progress: stalls that overlap count once. holEnd is the latest end.
-	holTime time.Duration
-	holEnd  time.Time
+	// holTotal and flowControl total the connection's head-of-line and
+	// flow-control stalls for its summary.
+	holTotal, flowControl stallTotals
 
 	// Head-of-line attribution (holstall.go): each direction's units,
 	// the unit being fed, the gaps the current segment filled, and the
@@ -242,36 +240,51 @@ func (c *conn) note(e *decode.Event) {
 	c.noteStream(e)
 	c.observe(e)
 	c.phase.observe(e)
-	if e.Layer == decode.LayerAnalysis && e.Type == typeHOLStall {
-		c.countStall(e)
+	if e.Layer == decode.LayerAnalysis {
+		switch e.Type {
+		case typeHOLStall:
+			c.holTotal.add(e)
+		case typeFlowControlStall:
+			c.flowControl.add(e)
+		}
 	}
 }
 
 // typeHOLStall is the analysis event of a head-of-line stall: the TCP ones
-// come from GapFilled, per-stream ones from decoders (QUIC).
-const typeHOLStall decode.Type = "hol-stall"
+// come from GapFilled, per-stream ones from decoders (QUIC), pipeline
+// ones from HTTP/1.1. typeFlowControlStall is HTTP/2's flow-control stall.
+const (
+	typeHOLStall         decode.Type = "hol-stall"
+	typeFlowControlStall decode.Type = "flow-control-stall"
+)
 
-// countStall adds a hol-stall event to the summary's totals: hol_stalls,
-// and hol_stall_ms, the time during which at least one stall was in
-// progress. Stalls end in event order, so the union of their intervals
-// grows only by the part of this one after the latest end so far.
-func (c *conn) countStall(e *decode.Event) {
+// stallTotals counts stall events and the time during which at least one
+// was in progress (stalls that overlap count once). Stalls end in event
+// order, so the union of their intervals grows only by the part of each
+// after the latest end so far.
+type stallTotals struct {
+	n    int
+	time time.Duration
+	end  time.Time
+}
+
+func (s *stallTotals) add(e *decode.Event) {
 	f, ok := e.Info.Get("duration_ms")
 	if !ok || f.Kind != decode.KindDuration {
 		return
 	}
 	end := e.TS
 	start := end.Add(-f.Duration())
-	c.holStalls++
-	if start.Before(c.holEnd) {
-		if end.After(c.holEnd) {
-			c.holTime += end.Sub(c.holEnd)
+	s.n++
+	if start.Before(s.end) {
+		if end.After(s.end) {
+			s.time += end.Sub(s.end)
 		}
 	} else {
-		c.holTime += end.Sub(start)
+		s.time += end.Sub(start)
 	}
-	if end.After(c.holEnd) {
-		c.holEnd = end
+	if end.After(s.end) {
+		s.end = end
 	}
 }
 
@@ -373,9 +386,13 @@ func (c *conn) summary(why endReason) decode.Event {
 		decode.String("tls_version", ""),
 		decode.String("sni", ""),
 		decode.String("alpn", ""),
-		decode.Int("hol_stalls", int64(c.holStalls)),
-		decode.Millis("hol_stall_ms", c.holTime),
+		decode.Int("hol_stalls", int64(c.holTotal.n)),
+		decode.Millis("hol_stall_ms", c.holTotal.time),
 	)
+	if c.flowControl.n > 0 {
+		info = append(info, decode.Int("flow_control_stalls", int64(c.flowControl.n)),
+			decode.Millis("flow_control_stall_ms", c.flowControl.time))
+	}
 	if p := c.capturePoint(); p != "" {
 		info = append(info, decode.String("capture_point", p))
 	}
