@@ -68,26 +68,41 @@ type Writer struct {
 
 // conn is one connection's state.
 type conn struct {
-	c           *timeline.Conn
-	head        []row
-	tail        []row // a ring once full
-	next        int
-	omitted     int64
-	omitAt      int // len(head) when rows were first omitted
-	run         run
-	delayed     timeline.Event // a bulk event held until the next, which it may carry
+	c    *timeline.Conn
+	head []row
+	// extra holds what few connections need, allocated on first use
+	// (ext) and at the connection's end, so that an open connection
+	// with one row stays small.
+	*extra
+	run         *run            // the open run of bulk events or findings; nil when none
+	delayed     *timeline.Event // a bulk event held until the next, which it may carry
 	hasDel      bool
 	prevFinding struct {
 		frame int64
 		dir   decode.Dir
 	}
+	summary *timeline.Event
+	started bool // stream mode: its header was written
+	ended   bool
+}
+
+// extra is the part of a connection's state that few connections need.
+type extra struct {
+	tail    []row // a ring once full
+	next    int
+	omitted int64
 	phases  []phase
 	stalls  []stall
 	backs   []int // connections a proxy-link named as this one's back
 	relays  []int // those of them that relay its bytes (l4): all theirs
-	summary *timeline.Event
-	started bool // stream mode: its header was written
-	ended   bool
+}
+
+// ext returns c.extra, allocated.
+func (c *conn) ext() *extra {
+	if c.extra == nil {
+		c.extra = &extra{}
+	}
+	return c.extra
 }
 
 // phase is one analysis/phase event.
@@ -140,7 +155,7 @@ func (w *Writer) Event(ev *timeline.Event) error {
 	if c.hasDel {
 		c.hasDel = false
 		if !layout.Carries(&c.delayed.Event, &ev.Event) {
-			w.fold(c, &c.delayed, false)
+			w.fold(c, c.delayed, false)
 		}
 	}
 	e := &ev.Event
@@ -160,21 +175,25 @@ func (w *Writer) Event(ev *timeline.Event) error {
 		if w.opts.Stream {
 			w.add(c, row{frame: e.Frame, ts: e.TS, kind: rowNote, class: classPhase, text: "phase " + p.label})
 		} else {
-			c.phases = append(c.phases, p)
+			c.ext().phases = append(c.ext().phases, p)
 		}
 	case e.Layer == decode.LayerAnalysis && e.Type == "proxy-link":
 		w.flushRun(c)
-		if f, ok := e.Info.Get("back"); ok && len(c.backs) < 16 && !slices.Contains(c.backs, int(f.Int)) {
-			c.backs = append(c.backs, int(f.Int))
+		x := c.ext()
+		if f, ok := e.Info.Get("back"); ok && len(x.backs) < 16 && !slices.Contains(x.backs, int(f.Int)) {
+			x.backs = append(x.backs, int(f.Int))
 			if layout.Field(e, "mode") == "l4" {
-				c.relays = append(c.relays, int(f.Int))
+				x.relays = append(x.relays, int(f.Int))
 			}
 		}
 		w.add(c, row{frame: e.Frame, ts: e.TS, kind: rowNote, class: classPhase, text: text.Sanitize(linkText(e))})
 	case e.Layer == decode.LayerTCP && e.Type == decode.TypeSegment && c.prevFinding.frame == e.Frame && c.prevFinding.dir == e.Dir:
 		// The finding drew this segment already.
 	case isBulk(e):
-		c.delayed, c.hasDel = *ev, true
+		if c.delayed == nil {
+			c.delayed = new(timeline.Event)
+		}
+		*c.delayed, c.hasDel = *ev, true
 	case isFinding(e):
 		w.fold(c, ev, true)
 		c.prevFinding.frame, c.prevFinding.dir = e.Frame, e.Dir
@@ -185,8 +204,8 @@ func (w *Writer) Event(ev *timeline.Event) error {
 			if f, ok := e.Info.Get("start_frame"); ok {
 				st.from = f.Int
 			}
-			if len(c.stalls) < 256 {
-				c.stalls = append(c.stalls, st)
+			if x := c.ext(); len(x.stalls) < 256 {
+				x.stalls = append(x.stalls, st)
 			}
 		}
 		for _, r := range rowsFor(ev) {
@@ -198,8 +217,11 @@ func (w *Writer) Event(ev *timeline.Event) error {
 
 // fold adds a bulk event or a finding to the connection's run.
 func (w *Writer) fold(c *conn, ev *timeline.Event, finding bool) {
-	if !c.run.fits(&ev.Event, finding) {
+	if c.run != nil && !c.run.fits(&ev.Event, finding) {
 		w.flushRun(c)
+	}
+	if c.run == nil {
+		c.run = new(run)
 	}
 	r := rowsFor(ev)[0]
 	if finding {
@@ -212,9 +234,14 @@ func (w *Writer) fold(c *conn, ev *timeline.Event, finding bool) {
 func (w *Writer) flushRun(c *conn) {
 	if c.hasDel {
 		c.hasDel = false
-		w.fold(c, &c.delayed, false)
+		w.fold(c, c.delayed, false)
 	}
-	for _, r := range c.run.rows() {
+	if c.run == nil {
+		return
+	}
+	rows := c.run.rows()
+	c.run = nil
+	for _, r := range rows {
 		w.add(c, r)
 	}
 }
@@ -234,12 +261,9 @@ func (w *Writer) add(c *conn, r row) {
 	switch {
 	case len(c.head) < half:
 		c.head = append(c.head, r)
-	case len(c.tail) < w.opts.MaxRows-half:
+	case len(c.ext().tail) < w.opts.MaxRows-half:
 		c.tail = append(c.tail, r)
 	default:
-		if c.omitted == 0 {
-			c.omitAt = len(c.head)
-		}
 		c.omitted++
 		c.tail[c.next] = r
 		c.next = (c.next + 1) % len(c.tail)
@@ -249,6 +273,7 @@ func (w *Writer) add(c *conn, r row) {
 // rows returns a held connection's rows in order, with a note where rows
 // were left out.
 func (c *conn) rows() []row {
+	c.ext()
 	out := make([]row, 0, len(c.head)+len(c.tail)+1)
 	out = append(out, c.head...)
 	tail := append(append([]row(nil), c.tail[c.next:]...), c.tail[:c.next]...)
@@ -264,6 +289,7 @@ func (c *conn) rows() []row {
 // connection, or written as its own block.
 func (w *Writer) end(c *conn) {
 	c.ended = true
+	c.ext()
 	sa := c.c.Server.Addr()
 	if w.openServers[sa]--; w.openServers[sa] <= 0 {
 		delete(w.openServers, sa)
@@ -670,7 +696,7 @@ func (w *Writer) draw(rows []row, g geom, origin time.Time, tag string, m *marks
 
 // drawRow draws one row's arrow or note between its leg's lifelines.
 func (w *Writer) drawRow(cv *canvas, r row, g geom) {
-	leg := min(r.leg, len(g.lanes)-2)
+	leg := min(int(r.leg), len(g.lanes)-2)
 	left, right := g.lanes[leg], g.lanes[leg+1]
 	inner := right - left - 1 // columns between the lifelines
 	s := w.str(r.text)

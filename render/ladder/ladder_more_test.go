@@ -2,9 +2,11 @@ package ladder_test
 
 import (
 	"bytes"
+	"io"
 	"net/netip"
 	"reflect"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -333,4 +335,36 @@ func deepCopy(evs []timeline.Event) []timeline.Event {
 		}
 	}
 	return out
+}
+
+// TestMemory: 300,000 open connections of one SYN each (a SYN flood) take
+// a few hundred bytes each, their timeline.Conn included.
+func TestMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	const n = 300_000
+	h0 := heap()
+	w := ladder.New(io.Discard, ladder.Options{})
+	for i := range n {
+		c := &timeline.Conn{ID: i + 1, Transport: timeline.TCP,
+			Client: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000),
+			Server: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 200, 0, byte(i % 40)}), 443), FirstTS: epoch}
+		e := ev(c, int64(i+1), i, decode.C2S, decode.LayerTCP, decode.TypeSYN, decode.Uint("seq", 0), decode.String("flags", "SYN"))
+		if err := w.Event(&e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	per := (int64(heap()) - int64(h0)) / n
+	t.Logf("%d bytes per open connection", per)
+	if per > 500 {
+		t.Errorf("%d bytes per open connection; want at most 500", per)
+	}
+	runtime.KeepAlive(w)
 }

@@ -34,15 +34,15 @@ const (
 type row struct {
 	frame int64
 	ts    time.Time
-	kind  rowKind
-	// leg is 0 for the client's connection (lifelines 0 and 1) and 1 for a
-	// proxy's back connection (lifelines 1 and 2).
-	leg   int
-	dir   decode.Dir // arrows: the direction; side notes: the side (C2S: client's)
-	style arrowStyle
 	class string
 	text  string // cleaned and sanitised
 	conn  int    // the connection, for rows of merged blocks
+	kind  rowKind
+	// leg is 0 for the client's connection (lifelines 0 and 1) and 1 for a
+	// proxy's back connection (lifelines 1 and 2).
+	leg   uint8
+	dir   decode.Dir // arrows: the direction; side notes: the side (C2S: client's)
+	style arrowStyle
 }
 
 // minFold is the shortest run of bulk events, or of one TCP finding,
@@ -304,7 +304,6 @@ func (r *run) add(e *decode.Event, rw row, finding bool) {
 // fewer than minFold, else one dotted row for a finding's run, or one
 // bulk row per direction.
 func (r *run) rows() []row {
-	defer func() { *r = run{} }()
 	switch {
 	case r.n == 0:
 		return nil
