@@ -327,8 +327,8 @@ func (t *Writer) appendLine(b []byte, ev *timeline.Event, tagged bool) []byte {
 		b = b[:len(b)-1] // the name column's padding, when nothing follows
 	}
 	b = append(b, '\n')
-	if ev.Layer == decode.LayerAnalysis && ev.Type == typeHOLStall {
-		if note := holNote(ev); note != "" {
+	if ev.Layer == decode.LayerAnalysis && (ev.Type == typeHOLStall || ev.Type == typeFlowControlStall) {
+		if note := stallNote(ev); note != "" {
 			if tagged {
 				b = append(b, spaces(5)...)
 			}
@@ -340,7 +340,36 @@ func (t *Writer) appendLine(b []byte, ev *timeline.Event, tagged bool) []byte {
 	return b
 }
 
-const typeHOLStall decode.Type = "hol-stall"
+const (
+	typeHOLStall         decode.Type = "hol-stall"
+	typeFlowControlStall decode.Type = "flow-control-stall"
+)
+
+// stallNote explains a stall in words: a TCP head-of-line stall (holNote),
+// an HTTP/1.1 request queued behind an earlier answer ("request 3 waited
+// 59 ms behind the answer to request 2"), an HTTP/2 sender out of window
+// ("stream 5 waited 13.6 ms for the receiver's WINDOW_UPDATE").
+func stallNote(ev *timeline.Event) string {
+	in := ev.Info
+	d, ok := in.Get("duration_ms")
+	if !ok {
+		return ""
+	}
+	scope, _ := in.Get("scope")
+	str := func(k string) string {
+		f, _ := in.Get(k)
+		return Sanitize(string(f.AppendValue(nil)))
+	}
+	switch {
+	case ev.Type == typeFlowControlStall && scope.Str == "connection":
+		return "the connection's flow-control window was exhausted for " + formatDuration(d.Duration()) + ": the sender waited for the receiver's WINDOW_UPDATE"
+	case ev.Type == typeFlowControlStall:
+		return "stream " + str("stream") + " waited " + formatDuration(d.Duration()) + " for the receiver's WINDOW_UPDATE (its flow-control window was " + str("window") + ")"
+	case scope.Str == "pipeline":
+		return "request " + str("stream") + " waited " + formatDuration(d.Duration()) + " behind the answer to request " + str("blocked_by") + " (HTTP/1.1 answers in order)"
+	}
+	return holNote(ev)
+}
 
 // holNote explains a TCP head-of-line stall in words: "streams 3, 5, 9
 // waited 212 ms for a lost segment of stream 7". Victims that were also
@@ -486,7 +515,7 @@ func (t *Writer) appendRequests(b []byte, bl *block) []byte {
 	b = append(b, ind...)
 	b = t.style(b, dim, "requests:")
 	b = append(b, '\n')
-	pathW := 4
+	pathW := len("request")
 	for _, r := range bl.requests {
 		pathW = max(pathW, min(utf8.RuneCountInString(r.method+" "+r.path), 60))
 	}
