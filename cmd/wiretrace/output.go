@@ -21,22 +21,29 @@ import (
 	"github.com/wiretrace/wiretrace/internal/iostreams"
 	htmlreport "github.com/wiretrace/wiretrace/render/html"
 	"github.com/wiretrace/wiretrace/render/jsonl"
+	"github.com/wiretrace/wiretrace/render/mermaid"
 	"github.com/wiretrace/wiretrace/render/qlog"
 	"github.com/wiretrace/wiretrace/render/svg"
 	"github.com/wiretrace/wiretrace/render/text"
+	"github.com/wiretrace/wiretrace/render/vtt"
 	"github.com/wiretrace/wiretrace/timeline"
 )
 
 // OutputOptions are the output and decoding flags shared by pcap and live.
 type OutputOptions struct {
-	Format    string
-	QlogDir   string
-	HTML      string
-	SVG       bool
-	OutDir    string
-	Segments  bool
-	All       bool
-	formatSet bool
+	Format  string
+	QlogDir string
+	HTML    string
+	// TimeOrigin and VTTChapters are for --format vtt.
+	TimeOrigin  string
+	VTTChapters string
+	timeOrigin  time.Time
+	timeOffset  time.Duration
+	SVG         bool
+	OutDir      string
+	Segments    bool
+	All         bool
+	formatSet   bool
 
 	IdleTimeout    time.Duration
 	MaxConns       int
@@ -60,10 +67,12 @@ type OutputOptions struct {
 	proxyOptions
 }
 
-var formats = []string{"text", "json", "qlog"}
+var formats = []string{"text", "json", "qlog", "mermaid", "vtt"}
 
 func addOutputFlags(fs *pflag.FlagSet, o *OutputOptions) {
-	fs.StringVar(&o.Format, "format", "text", "output format: text, json (JSON Lines, see docs/events.md) or qlog (QUIC connections as one JSON-SEQ qlog trace, for qvis)")
+	fs.StringVar(&o.Format, "format", "text", "output format: text, json (JSON Lines, see docs/events.md), qlog (QUIC connections as one JSON-SEQ qlog trace, for qvis), mermaid (Markdown with one Mermaid sequenceDiagram per connection) or vtt (WebVTT captions for a screen recording)")
+	fs.StringVar(&o.TimeOrigin, "time-origin", "", "vtt: when the recording started, as an RFC 3339 time, or as an offset from the first packet such as -3s (the recording started 3 s earlier); default: the first packet")
+	fs.StringVar(&o.VTTChapters, "vtt-chapters", "", "vtt: also write a WebVTT chapters track (a chapter per connection and its phases) to this file")
 	fs.StringVar(&o.QlogDir, "qlog-dir", "", "write each QUIC connection's qlog trace (JSON-SEQ) to DIR/conn-N.sqlog")
 	fs.StringVar(&o.HTML, "html", "", "write a self-contained HTML report (connection table, diagrams, event tables) to this file")
 	fs.BoolVar(&o.SVG, "svg", false, "write one SVG sequence diagram per connection into the -o directory")
@@ -92,6 +101,18 @@ func (o *OutputOptions) validate(fs *pflag.FlagSet) error {
 	}
 	if !ok {
 		return flagErrorf("--format %q: want one of %s", o.Format, strings.Join(formats, ", "))
+	}
+	if (o.TimeOrigin != "" || o.VTTChapters != "") && o.Format != "vtt" {
+		return flagErrorf("--time-origin and --vtt-chapters are for --format vtt")
+	}
+	if o.TimeOrigin != "" {
+		if t, err := time.Parse(time.RFC3339Nano, o.TimeOrigin); err == nil {
+			o.timeOrigin = t
+		} else if d, err := time.ParseDuration(o.TimeOrigin); err == nil {
+			o.timeOffset = d
+		} else {
+			return flagErrorf("--time-origin %q: want an RFC 3339 time (2026-11-23T10:00:00Z) or an offset from the first packet (-3s)", o.TimeOrigin)
+		}
 	}
 	if fs.Changed("output-dir") && !o.SVG {
 		return flagErrorf("-o/--output-dir is for --svg output; add --svg")
@@ -224,6 +245,12 @@ func (r fileRenderer) Close() error {
 	return err
 }
 
+// holdAll adapts a renderer that writes everything at Close (WebVTT cues
+// must come in start order): Flush has nothing to do.
+type holdAll struct{ *vtt.Writer }
+
+func (holdAll) Flush() error { return nil }
+
 // flushCloser adapts a writer whose Close is its Flush.
 type flushCloser struct{ *jsonl.Writer }
 
@@ -275,6 +302,24 @@ func newOutputs(ios *iostreams.Streams, o *OutputOptions, stream bool, title str
 			out.renderers = append(out.renderers, flushCloser{jsonl.New(ios.Out)})
 		case "qlog":
 			out.renderers = append(out.renderers, qlog.New(ios.Out, title))
+		case "mermaid":
+			out.renderers = append(out.renderers, mermaid.New(ios.Out, mermaid.Options{}))
+		case "vtt":
+			opts := vtt.Options{TimeOrigin: o.timeOrigin, TimeOffset: o.timeOffset}
+			var chapters *os.File
+			if o.VTTChapters != "" {
+				f, err := os.Create(o.VTTChapters)
+				if err != nil {
+					return nil, fmt.Errorf("--vtt-chapters: %w", err)
+				}
+				chapters = f
+				opts.Chapters, opts.PhaseChapters = f, true
+			}
+			var r renderer = holdAll{vtt.New(ios.Out, opts)}
+			if chapters != nil {
+				r = fileRenderer{r, chapters}
+			}
+			out.renderers = append(out.renderers, r)
 		default:
 			out.renderers = append(out.renderers, text.New(ios.Out, text.Options{Color: ios.Color(), Stream: stream, NoCollapse: o.All}))
 		}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestMermaidAndVTT runs --format mermaid and --format vtt (with
+// --time-origin and --vtt-chapters) on a decrypted HTTP/2 capture, and
+// the flag mistakes around them.
+func TestMermaidAndVTT(t *testing.T) {
+	pcap := filepath.Join(e2ePcapDir, "h2-tls.pcapng")
+	keys := filepath.Join(e2ePcapDir, "h2-tls.keys")
+	r := e2eRun(t, nil, "pcap", pcap, "--keylog", keys, "--format", "mermaid")
+	if r.code != 0 || !strings.Contains(r.stdout, "```mermaid\nsequenceDiagram\n") || !strings.Contains(r.stdout, "GET /h2/missing") {
+		t.Errorf("mermaid: exit %d:\n%.300s", r.code, r.stdout)
+	}
+	chapters := filepath.Join(t.TempDir(), "chapters.vtt")
+	r = e2eRun(t, nil, "pcap", pcap, "--keylog", keys, "--format", "vtt", "--time-origin=-2s", "--vtt-chapters", chapters)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "WEBVTT\n") || !strings.Contains(r.stdout, "00:00:02.000 --> ") {
+		t.Errorf("vtt: exit %d:\n%.300s", r.code, r.stdout)
+	}
+	if b, err := os.ReadFile(chapters); err != nil || !strings.HasPrefix(string(b), "WEBVTT\n") {
+		t.Errorf("chapters: %v %.100q", err, b)
+	}
+	r = e2eRun(t, nil, "pcap", pcap, "--format", "vtt", "--time-origin", "2026-11-23T15:42:20Z")
+	if r.code != 0 || !strings.Contains(r.stdout, "00:00:00.926 --> ") {
+		t.Errorf("vtt with an RFC 3339 origin: exit %d:\n%.300s", r.code, r.stdout)
+	}
+	for _, args := range [][]string{
+		{"--format", "json", "--time-origin", "-2s"},
+		{"--format", "vtt", "--time-origin", "yesterday"},
+		{"--vtt-chapters", "x.vtt"},
+	} {
+		r = e2eRun(t, nil, append([]string{"pcap", pcap}, args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "--time-origin") {
+			t.Errorf("%v: exit %d, stderr %q; want a usage error", args, r.code, r.stderr)
+		}
+	}
+}
