@@ -40,3 +40,28 @@ func TestMermaidAndVTT(t *testing.T) {
 		}
 	}
 }
+
+// TestLadderAndOverview runs --format ladder (at the default width, no
+// terminal) and --overview.
+func TestLadderAndOverview(t *testing.T) {
+	pcap := filepath.Join(e2ePcapDir, "h2-tls.pcapng")
+	keys := filepath.Join(e2ePcapDir, "h2-tls.keys")
+	r := e2eRun(t, nil, "pcap", pcap, "--keylog", keys, "--format", "ladder")
+	if r.code != 0 || !strings.Contains(r.stdout, "──tls ClientHello") || !strings.Contains(r.stdout, "GET /h2/missing") {
+		t.Errorf("ladder: exit %d:\n%.400s", r.code, r.stdout)
+	}
+	r = e2eRun(t, nil, "pcap", pcap, "--keylog", keys, "--format", "ladder", "--ascii")
+	for i, c := range r.stdout {
+		if c > 0x7e || c < 0x20 && c != '\n' {
+			t.Fatalf("--ascii: %U at byte %d", c, i)
+		}
+	}
+	svg := filepath.Join(t.TempDir(), "overview.svg")
+	r = e2eRun(t, nil, "pcap", pcap, "--keylog", keys, "--overview", svg)
+	if r.code != 0 || r.stdout != svg+"\n" {
+		t.Fatalf("overview: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if b, err := os.ReadFile(svg); err != nil || !strings.Contains(string(b), "<svg") || !strings.Contains(string(b), "198.18.2.2") {
+		t.Errorf("overview file: %v %.200q", err, b)
+	}
+}

@@ -21,7 +21,9 @@ import (
 	"github.com/wiretrace/wiretrace/internal/iostreams"
 	htmlreport "github.com/wiretrace/wiretrace/render/html"
 	"github.com/wiretrace/wiretrace/render/jsonl"
+	"github.com/wiretrace/wiretrace/render/ladder"
 	"github.com/wiretrace/wiretrace/render/mermaid"
+	"github.com/wiretrace/wiretrace/render/overview"
 	"github.com/wiretrace/wiretrace/render/qlog"
 	"github.com/wiretrace/wiretrace/render/svg"
 	"github.com/wiretrace/wiretrace/render/text"
@@ -31,9 +33,11 @@ import (
 
 // OutputOptions are the output and decoding flags shared by pcap and live.
 type OutputOptions struct {
-	Format  string
-	QlogDir string
-	HTML    string
+	Format   string
+	QlogDir  string
+	HTML     string
+	Overview string
+	ASCII    bool
 	// TimeOrigin and VTTChapters are for --format vtt.
 	TimeOrigin  string
 	VTTChapters string
@@ -67,13 +71,15 @@ type OutputOptions struct {
 	proxyOptions
 }
 
-var formats = []string{"text", "json", "qlog", "mermaid", "vtt"}
+var formats = []string{"text", "json", "ladder", "qlog", "mermaid", "vtt"}
 
 func addOutputFlags(fs *pflag.FlagSet, o *OutputOptions) {
-	fs.StringVar(&o.Format, "format", "text", "output format: text, json (JSON Lines, see docs/events.md), qlog (QUIC connections as one JSON-SEQ qlog trace, for qvis), mermaid (Markdown with one Mermaid sequenceDiagram per connection) or vtt (WebVTT captions for a screen recording)")
+	fs.StringVar(&o.Format, "format", "text", "output format: text, json (JSON Lines, see docs/events.md), ladder (a sequence diagram per connection drawn for the terminal), qlog (QUIC connections as one JSON-SEQ qlog trace, for qvis), mermaid (Markdown with one Mermaid sequenceDiagram per connection) or vtt (WebVTT captions for a screen recording)")
 	fs.StringVar(&o.TimeOrigin, "time-origin", "", "vtt: when the recording started, as an RFC 3339 time, or as an offset from the first packet such as -3s (the recording started 3 s earlier); default: the first packet")
 	fs.StringVar(&o.VTTChapters, "vtt-chapters", "", "vtt: also write a WebVTT chapters track (a chapter per connection and its phases) to this file")
 	fs.StringVar(&o.QlogDir, "qlog-dir", "", "write each QUIC connection's qlog trace (JSON-SEQ) to DIR/conn-N.sqlog")
+	fs.StringVar(&o.Overview, "overview", "", "write an SVG graph of the capture (hosts, connections per protocol, proxies) to this file")
+	fs.BoolVar(&o.ASCII, "ascii", false, "ladder: draw with ASCII characters only")
 	fs.StringVar(&o.HTML, "html", "", "write a self-contained HTML report (connection table, diagrams, event tables) to this file")
 	fs.BoolVar(&o.SVG, "svg", false, "write one SVG sequence diagram per connection into the -o directory")
 	fs.StringVarP(&o.OutDir, "output-dir", "o", ".", "directory for --svg files")
@@ -294,14 +300,24 @@ func newOutputs(ios *iostreams.Streams, o *OutputOptions, stream bool, title str
 		out.renderers = append(out.renderers, fileRenderer{htmlreport.New(f, htmlreport.Options{Title: title}), f})
 		out.written = append(out.written, o.HTML)
 	}
-	// With --svg, --qlog-dir or --html, stdout lists the files written
-	// unless a format was asked for explicitly.
-	if (!o.SVG && o.QlogDir == "" && o.HTML == "") || o.formatSet {
+	if o.Overview != "" {
+		f, err := os.Create(o.Overview)
+		if err != nil {
+			return nil, fmt.Errorf("--overview: %w", err)
+		}
+		out.renderers = append(out.renderers, fileRenderer{overview.New(f, overview.Options{Title: strings.TrimPrefix(title, "wiretrace ")}), f})
+		out.written = append(out.written, o.Overview)
+	}
+	// With --svg, --qlog-dir, --html or --overview, stdout lists the
+	// files written unless a format was asked for explicitly.
+	if (!o.SVG && o.QlogDir == "" && o.HTML == "" && o.Overview == "") || o.formatSet {
 		switch o.Format {
 		case "json":
 			out.renderers = append(out.renderers, flushCloser{jsonl.New(ios.Out)})
 		case "qlog":
 			out.renderers = append(out.renderers, qlog.New(ios.Out, title))
+		case "ladder":
+			out.renderers = append(out.renderers, ladder.New(ios.Out, ladder.Options{Width: ios.Width, Color: ios.Color(), Stream: stream, ASCII: o.ASCII}))
 		case "mermaid":
 			out.renderers = append(out.renderers, mermaid.New(ios.Out, mermaid.Options{}))
 		case "vtt":
