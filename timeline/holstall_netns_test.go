@@ -11,7 +11,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -163,9 +162,9 @@ type lossResult struct {
 func lossRun(t *testing.T, topo *netns.Topology, cert tls.Certificate, useTLS bool) *lossResult {
 	t.Helper()
 	filter := "tcp port " + strconv.Itoa(lossPort)
-	caps := map[string]*liveRec{}
+	caps := map[string]*netns.Recorder{}
 	for at, h := range map[string]netns.Host{"client": topo.Client, "server": topo.Server} {
-		r, err := startLiveRec(h.NS, h.Iface, filter)
+		r, err := netns.Record(h.NS, h.Iface, filter)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,7 +258,7 @@ func lossRun(t *testing.T, topo *netns.Topology, cert tls.Certificate, useTLS bo
 	wg.Wait()
 	res.keyLog = keyLog.Bytes()
 	for at, r := range caps {
-		pkts, err := r.finish()
+		pkts, err := r.Finish()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -484,63 +483,6 @@ func decodeTCP(p capture.Packet) (*netpkt.Packet, bool) {
 		return nil, false
 	}
 	return &pk, true
-}
-
-// liveRec captures one interface of a namespace with capture.OpenLive.
-type liveRec struct {
-	src  *capture.LiveSource
-	pkts []capture.Packet
-	stop chan struct{}
-	done chan error
-}
-
-func startLiveRec(ns *netns.NS, iface, filter string) (*liveRec, error) {
-	r := &liveRec{stop: make(chan struct{}), done: make(chan error, 1)}
-	if err := ns.Do(func() (err error) {
-		r.src, err = capture.OpenLive(capture.LiveOptions{Iface: iface, Filter: filter, PollTimeout: 20 * time.Millisecond})
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("capture %s in %s: %w", iface, ns.Name, err)
-	}
-	go func() {
-		var p capture.Packet
-		quiet := 0
-		for {
-			err := r.src.Next(&p)
-			if errors.Is(err, capture.ErrNoPacket) {
-				select {
-				case <-r.stop:
-					if quiet++; quiet >= 5 {
-						r.done <- nil
-						return
-					}
-				default:
-				}
-				continue
-			}
-			if err != nil {
-				r.done <- err
-				return
-			}
-			quiet = 0
-			q := p
-			q.Data = bytes.Clone(p.Data)
-			q.Frame = int64(len(r.pkts) + 1)
-			r.pkts = append(r.pkts, q)
-		}
-	}()
-	return r, nil
-}
-
-func (r *liveRec) finish() ([]capture.Packet, error) {
-	close(r.stop)
-	err := <-r.done
-	_, dropped := r.src.Stats()
-	r.src.Close()
-	if err == nil && dropped > 0 {
-		err = fmt.Errorf("the kernel dropped %d captured packets", dropped)
-	}
-	return r.pkts, err
 }
 
 func selfSigned(t *testing.T) tls.Certificate {

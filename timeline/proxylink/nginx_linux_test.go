@@ -183,61 +183,25 @@ func serve(t *testing.T, ln net.Listener, h http.Handler, tlsConf *tls.Config) {
 }
 
 // recorder captures one interface inside a namespace.
-type recorder struct {
-	src     *capture.LiveSource
-	packets []capture.Packet
-	stop    chan struct{}
-	done    chan error
-}
-
-func record(t *testing.T, ns *netns.NS, iface, filter string) *recorder {
+// record starts a netns.Recorder, failing the test if it cannot.
+func record(t *testing.T, ns *netns.NS, iface, filter string) *netns.Recorder {
 	t.Helper()
-	r := &recorder{stop: make(chan struct{}), done: make(chan error, 1)}
-	if err := ns.Do(func() (err error) {
-		r.src, err = capture.OpenLive(capture.LiveOptions{Iface: iface, Filter: filter})
-		return err
-	}); err != nil {
+	r, err := netns.Record(ns, iface, filter)
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		var p capture.Packet
-		quiet := 0
-		for {
-			err := r.src.Next(&p)
-			if errors.Is(err, capture.ErrNoPacket) {
-				select {
-				case <-r.stop:
-					if quiet++; quiet >= 3 {
-						r.done <- nil
-						return
-					}
-				default:
-				}
-				continue
-			}
-			if err != nil {
-				r.done <- err
-				return
-			}
-			quiet = 0
-			q := p
-			q.Data = bytes.Clone(p.Data)
-			r.packets = append(r.packets, q)
-		}
-	}()
 	return r
 }
 
-func (r *recorder) finish(t *testing.T) []capture.Packet {
+// finish ends a recording, failing the test unless it got packets and
+// the kernel dropped none.
+func finish(t *testing.T, r *netns.Recorder) []capture.Packet {
 	t.Helper()
-	close(r.stop)
-	err := <-r.done
-	_, dropped := r.src.Stats()
-	r.src.Close()
-	if err != nil || dropped > 0 || len(r.packets) == 0 {
-		t.Fatalf("capture: %v, %d dropped, %d packets", err, dropped, len(r.packets))
+	pkts, err := r.Finish()
+	if err != nil || len(pkts) == 0 {
+		t.Fatalf("capture: %v, %d packets", err, len(pkts))
 	}
-	return r.packets
+	return pkts
 }
 
 // writePcapng writes packets to a file in dir and returns its name.
@@ -481,7 +445,7 @@ http {
 		t.Fatal(err)
 	}
 
-	for _, in := range inputs(t, all.finish(t), front.finish(t), back.finish(t), proxyAddr, proxyTLS) {
+	for _, in := range inputs(t, finish(t, all), finish(t, front), finish(t, back), proxyAddr, proxyTLS) {
 		t.Run(in.name, func(t *testing.T) {
 			got := links(analyze(t, in.src(), keys, in.opts))
 			if len(got) != len(paths) {
@@ -596,7 +560,7 @@ stream {
 	}
 	time.Sleep(50 * time.Millisecond)
 
-	for _, in := range inputs(t, all.finish(t), front.finish(t), back.finish(t), proxyTLS, proxyAddr) {
+	for _, in := range inputs(t, finish(t, all), finish(t, front), finish(t, back), proxyTLS, proxyAddr) {
 		t.Run(in.name, func(t *testing.T) {
 			got := links(analyze(t, in.src(), nil, in.opts))
 			if len(got) != n+1 {
