@@ -104,6 +104,10 @@ type Text struct {
 	S      string  `json:"s"`
 	Anchor Anchor  `json:"anchor"`
 	Class  string  `json:"class"`
+	// Tone, when set, is the colour class of the text (a layer, stream
+	// or semantic class, as Arrow.Class): the lines of a stacked label
+	// take the colour of the event each names.
+	Tone string `json:"tone,omitempty"`
 }
 
 // Point is a position.
@@ -165,7 +169,9 @@ type Bracket struct {
 	Tip   string  `json:"tip"`
 }
 
-// Arrow is one directional event.
+// Arrow is one directional event, or the events of one packet in one
+// direction (a flight: a TLS record and the HTTP/2 frames inside it,
+// ServerHello and the records after it) drawn as one arrow.
 type Arrow struct {
 	// ID is unique within the diagram; it is built from numbers only.
 	ID string `json:"id"`
@@ -178,8 +184,11 @@ type Arrow struct {
 	// lifeline.
 	Head [3]Point `json:"head"`
 	// Dashed marks a retransmitted segment.
-	Dashed bool   `json:"dashed,omitempty"`
-	Label  Text   `json:"label"`
+	Dashed bool `json:"dashed,omitempty"`
+	// Labels are stacked above the line, one per event in packet order,
+	// top to bottom, the last just above the line; a long stack ends in
+	// "+N more".
+	Labels []Text `json:"labels"`
 	Class  string `json:"class"`
 	// Hit is the area that shows the tooltip.
 	Hit Rect   `json:"hit"`

@@ -48,14 +48,14 @@ func classify(e *decode.Event) kind {
 	return kindArrow
 }
 
-// row is one y position: the events of one packet in one direction, at
-// most one of them an arrow.
+// row is one y position: the events of one packet in one direction. Its
+// arrow events are drawn as one arrow with their labels stacked.
 type row struct {
 	t      time.Time // the packet's timestamp
 	tMono  time.Time // running maximum of t, for the time-to-y map
 	frame  int64
 	dir    decode.Dir
-	arrow  *timeline.Event
+	arrows []*timeline.Event
 	marks  []*timeline.Event
 	stall  *timeline.Event
 	center *timeline.Event
@@ -71,7 +71,7 @@ func (r *row) join(e *timeline.Event, k kind) bool {
 	}
 	switch k {
 	case kindArrow:
-		return r.arrow == nil
+		return true
 	case kindMarker:
 		return len(r.marks) < maxMarkersPerRow
 	case kindStall:
@@ -101,7 +101,7 @@ type seq struct {
 	total   int64
 
 	// texts decided before the geometry
-	labels    []string // per row: arrow label
+	labels    [][]labelLine // per row: the arrow's stacked label
 	notes     [][2]string
 	centers   []string
 	phases    []phaseMark // analysis/phase events, drawn as brackets
@@ -255,7 +255,7 @@ func (s *seq) add(e *timeline.Event, gap *Omission) {
 	s.drawn++
 	switch k {
 	case kindArrow:
-		r.arrow = e
+		r.arrows = append(r.arrows, e)
 	case kindMarker:
 		r.marks = append(r.marks, e)
 	case kindStall:
@@ -276,12 +276,12 @@ func side(dir decode.Dir) int {
 // texts decides every row's strings before any width is known.
 func (s *seq) texts() {
 	n := len(s.rows)
-	s.labels = make([]string, n)
+	s.labels = make([][]labelLine, n)
 	s.notes = make([][2]string, n)
 	s.centers = make([]string, n)
 	for i, r := range s.rows {
-		if r.arrow != nil {
-			s.labels[i] = arrowLabel(&r.arrow.Event)
+		if len(r.arrows) > 0 {
+			s.labels[i] = stackLabels(r.arrows)
 		}
 		if len(r.marks) > 0 {
 			parts := make([]string, len(r.marks))
@@ -345,7 +345,9 @@ func (s *seq) columns() {
 	// Span between the lifelines.
 	span := 0.0
 	for i := range s.rows {
-		span = math.Max(span, textWidth(s.labels[i], FontLabel, true)+2*labelPadX)
+		for _, l := range s.labels[i] {
+			span = math.Max(span, textWidth(l.s, FontLabel, true)+2*labelPadX)
+		}
 		span = math.Max(span, textWidth(s.centers[i], FontNote, true)+2*(labelPadX+centerNotePadX))
 	}
 	span = math.Min(math.Max(span, minSpan), maxSpan)
@@ -474,14 +476,14 @@ func (s *seq) place() {
 			case r.gap != nil:
 				top := prev.y + bandMargin
 				bandAt(top, ClassOmitted, omittedLabel(r.gap), omittedTip(r.gap, s.conn.FirstTS))
-				y = top + breakHeight + rowSpacing
+				y = top + breakHeight + rowSpacing + s.stackRise(i)
 			case dt >= idle:
 				top := prev.y + bandMargin
 				bandAt(top, ClassIdle, "… "+human(dt)+" idle …",
 					"no packets for "+human(dt)+" (frames "+strconv.FormatInt(prev.frame, 10)+" → "+strconv.FormatInt(r.frame, 10)+")")
-				y = top + breakHeight + rowSpacing
+				y = top + breakHeight + rowSpacing + s.stackRise(i)
 			default:
-				y = prev.y + rowSpacing + gapExtra(dt, floor)
+				y = prev.y + rowSpacing + s.stackRise(i) + gapExtra(dt, floor)
 				if prev.center != nil {
 					y += centerNoteClear
 				}
@@ -489,7 +491,9 @@ func (s *seq) place() {
 		} else if r.gap != nil {
 			top := headBottom + bandMargin
 			bandAt(top, ClassOmitted, omittedLabel(r.gap), omittedTip(r.gap, s.conn.FirstTS))
-			y = top + breakHeight + firstRowGap
+			y = top + breakHeight + firstRowGap + s.stackRise(i)
+		} else {
+			y += s.stackRise(i)
 		}
 		r.y = round(y)
 	}
@@ -595,24 +599,8 @@ func (s *seq) draw() {
 
 		id := strconv.Itoa(i + 1)
 		from, to, fromOut := s.sides(r.dir)
-		if r.arrow != nil {
-			e := &r.arrow.Event
-			dirSign := math.Copysign(1, to-from)
-			base := to - dirSign*arrowHeadLen
-			a := Arrow{
-				ID:    "a" + id,
-				Type:  clean(string(e.Type), maxTipValue),
-				Line:  Line{X1: from, Y1: y, X2: round(base), Y2: y},
-				Head:  [3]Point{{X: to, Y: y}, {X: round(base), Y: y - arrowHeadHalf}, {X: round(base), Y: y + arrowHeadHalf}},
-				Label: Text{X: round((from + to) / 2), Y: y - labelRise, S: fit(s.labels[i], labelRoom, FontLabel, true), Anchor: Middle, Class: TextLabel},
-				Class: arrowClass(e),
-				Hit:   Rect{X: math.Min(from, to), Y: y - hitAbove, W: math.Abs(to - from), H: hitAbove + hitBelow},
-				Tip:   s.tip(e),
-			}
-			if f, ok := e.Info.Get("retransmission"); ok && f.Bool() {
-				a.Dashed = true
-			}
-			d.Arrows = append(d.Arrows, a)
+		if len(r.arrows) > 0 {
+			d.Arrows = append(d.Arrows, s.arrow(i, r, id, from, to, labelRoom))
 		}
 		for k, m := range r.marks {
 			e := &m.Event

@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/wiretrace/wiretrace/decode"
 	"github.com/wiretrace/wiretrace/render/layout"
 	"github.com/wiretrace/wiretrace/render/layout/layouttest"
 	"github.com/wiretrace/wiretrace/timeline"
@@ -230,5 +231,61 @@ func TestGeometry(t *testing.T) {
 				in("legend "+l.Label.S, l.Label.X, l.Label.Y)
 			}
 		})
+	}
+}
+
+// TestFlight checks that the arrow events of one packet become one arrow
+// with stacked labels, in order, without the record that carries them,
+// and that a long stack ends in "+N more".
+func TestFlight(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	conn := &timeline.Conn{ID: 1, FirstTS: t0, FirstFrame: 1}
+	ev := func(frame int64, layer decode.Layer, typ decode.Type, stream int64) timeline.Event {
+		e := decode.NewEvent(frame, t0.Add(time.Duration(frame)*time.Millisecond), decode.C2S, layer, typ)
+		e.Stream = stream
+		return timeline.Event{Event: e, Conn: conn}
+	}
+	events := []timeline.Event{
+		ev(1, decode.LayerTLS, "ApplicationData", decode.NoValue),
+		ev(1, decode.LayerHTTP2, "PREFACE", decode.NoValue),
+		ev(1, decode.LayerHTTP2, "SETTINGS", 0),
+		ev(1, decode.LayerHTTP2, "WINDOW_UPDATE", 0),
+	}
+	for i := range 10 {
+		events = append(events, ev(2, decode.LayerHTTP2, "HEADERS", int64(1+2*i)))
+	}
+	d := layout.Sequence(conn, events, layout.Options{})
+	if len(d.Arrows) != 2 {
+		t.Fatalf("%d arrows; want 2", len(d.Arrows))
+	}
+	var got [2][]string
+	for i, a := range d.Arrows {
+		for _, l := range a.Labels {
+			got[i] = append(got[i], l.S)
+		}
+		for k := 1; k < len(a.Labels); k++ {
+			if a.Labels[k].Y <= a.Labels[k-1].Y {
+				t.Errorf("arrow %d: label %d at y %v above label %d at %v", i, k, a.Labels[k].Y, k-1, a.Labels[k-1].Y)
+			}
+		}
+		if last := a.Labels[len(a.Labels)-1]; last.Y >= a.Line.Y1 {
+			t.Errorf("arrow %d: last label at y %v; want above the line at %v", i, last.Y, a.Line.Y1)
+		}
+		if a.Hit.Y > a.Labels[0].Y-layout.FontLabel {
+			t.Errorf("arrow %d: hit area from y %v misses the top label at %v", i, a.Hit.Y, a.Labels[0].Y)
+		}
+	}
+	want0 := []string{"http2 PREFACE", "http2 SETTINGS stream=0", "http2 WINDOW_UPDATE stream=0"}
+	if strings.Join(got[0], "|") != strings.Join(want0, "|") {
+		t.Errorf("first arrow labels %q; want %q", got[0], want0)
+	}
+	if len(got[1]) != 6 || got[1][5] != "+5 more" || got[1][0] != "http2 HEADERS stream=1" {
+		t.Errorf("second arrow labels %q; want 5 HEADERS and +5 more", got[1])
+	}
+	if !strings.Contains(d.Arrows[1].Tip, "stream: 19") || !strings.Contains(d.Arrows[0].Tip, "ApplicationData") {
+		t.Errorf("tooltips do not list every event: %q / %q", d.Arrows[0].Tip, d.Arrows[1].Tip)
+	}
+	if d.Arrows[1].Line.Y1-d.Arrows[0].Line.Y1 < 5*14 {
+		t.Errorf("rows %v apart; want room for 6 label lines", d.Arrows[1].Line.Y1-d.Arrows[0].Line.Y1)
 	}
 }

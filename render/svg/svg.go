@@ -113,7 +113,7 @@ func style() string {
 			sel+" line,"+sel+" path{stroke:"+c.line+"}",
 			sel+" polygon,"+sel+" circle,"+sel+" rect.shape{fill:"+c.line+"}",
 			sel+" .box{stroke:"+c.line+"}",
-			sel+" text.note,"+sel+" text.band{fill:"+c.text+"}")
+			sel+" text.note,"+sel+" text.band,text.k-"+string(appendName(nil, class))+"{fill:"+c.text+"}")
 	}
 	add("default", defaultColour)
 	for _, p := range palette {
@@ -238,6 +238,15 @@ func (x *writer) text(t layout.Text) {
 	}
 	x.raw(` class="`)
 	x.name(t.Class)
+	if t.Tone != "" {
+		// k-<class>: the text colour of a colour class.
+		x.raw(" k-")
+		if known(t.Tone) {
+			x.name(t.Tone)
+		} else {
+			x.raw("default")
+		}
+	}
 	x.raw(`">`)
 	x.esc(t.S)
 	x.raw("</text>")
@@ -353,7 +362,9 @@ func (x *writer) arrow(a layout.Arrow) {
 	x.raw("<polygon")
 	x.points(a.Head[:]...)
 	x.raw("/>")
-	x.text(a.Label)
+	for _, t := range a.Labels {
+		x.text(t)
+	}
 	x.raw("</g>\n")
 }
 
