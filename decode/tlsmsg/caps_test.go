@@ -58,3 +58,22 @@ func TestHandshakeCap(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressedCertificate parses RFC 8879's message (Chrome sends it):
+// the algorithm by name, both lengths; a cut one is an error.
+func TestCompressedCertificate(t *testing.T) {
+	body := append([]byte{0, 2, 0, 0x0a, 0x45, 0, 0, 3}, 1, 2, 3)
+	typ, info, err := ParseMessage(message(TypeCompressedCertificate, body), VersionTLS13)
+	if err != nil || typ != "CompressedCertificate" {
+		t.Fatalf("%s, %v", typ, err)
+	}
+	want := map[string]string{"algorithm": "brotli", "uncompressed_length": "2629", "compressed_length": "3"}
+	for k, v := range want {
+		if f, _ := info.Get(k); string(f.AppendValue(nil)) != v {
+			t.Errorf("%s = %s; want %s", k, f.AppendValue(nil), v)
+		}
+	}
+	if _, _, err := ParseMessage(message(TypeCompressedCertificate, body[:6]), VersionTLS13); err == nil {
+		t.Errorf("a cut message parsed")
+	}
+}

@@ -432,6 +432,11 @@ func (d *Decoder) handshake(dir decode.Dir, t HandshakeType, body []byte, at dec
 		if dir == decode.C2S {
 			e.Flags |= decode.FlagRequest
 		}
+	case TypeCompressedCertificate:
+		info, err = parseCompressedCertificate(body)
+		if dir == decode.C2S {
+			e.Flags |= decode.FlagRequest
+		}
 	case TypeServerKeyExchange:
 		info, err = parseServerKeyExchange(body)
 	case TypeClientKeyExchange:

@@ -140,6 +140,29 @@ func parseKeyUpdate(body []byte) (decode.Info, error) {
 	return decode.Info{decode.Bool("update_requested", body[0] == 1)}, nil
 }
 
+// certCompression names the certificate compression algorithms (RFC 8879
+// §7.3).
+var certCompression = map[uint16]string{1: "zlib", 2: "brotli", 3: "zstd"}
+
+// parseCompressedCertificate (RFC 8879 §4): CertificateCompressionAlgorithm
+// algorithm; uint24 uncompressed_length; opaque
+// compressed_certificate_message<1..2^24-1>. The chain is not inflated.
+func parseCompressedCertificate(body []byte) (decode.Info, error) {
+	s := cryptobyte.String(body)
+	var alg uint16
+	var n uint32
+	var msg cryptobyte.String
+	if !s.ReadUint16(&alg) || !s.ReadUint24(&n) || !s.ReadUint24LengthPrefixed(&msg) {
+		return nil, errAt("CompressedCertificate", body, s, decode.ErrTruncated)
+	}
+	name, ok := certCompression[alg]
+	if !ok {
+		name = hexName("algorithm", uint64(alg), 4)
+	}
+	return decode.Info{decode.String("algorithm", name), decode.Int("uncompressed_length", int64(n)),
+		decode.Int("compressed_length", int64(len(msg)))}, nil
+}
+
 // parseCertificateStatus (RFC 6066 §8): CertificateStatusType status_type; OCSPResponse.
 func parseCertificateStatus(body []byte) (decode.Info, error) {
 	s := cryptobyte.String(body)

@@ -62,25 +62,29 @@ const (
 	TypeFinished            HandshakeType = 20
 	TypeCertificateStatus   HandshakeType = 22
 	TypeKeyUpdate           HandshakeType = 24
+	// TypeCompressedCertificate replaces Certificate when both sides
+	// offered compress_certificate (RFC 8879); Chrome does.
+	TypeCompressedCertificate HandshakeType = 25
 )
 
 // Names are the event types of docs/events.md.
 var handshakeNames = map[HandshakeType]string{
-	TypeHelloRequest:        "HelloRequest",
-	TypeClientHello:         "ClientHello",
-	TypeServerHello:         "ServerHello",
-	TypeNewSessionTicket:    "NewSessionTicket",
-	TypeEndOfEarlyData:      "EndOfEarlyData",
-	TypeEncryptedExtensions: "EncryptedExtensions",
-	TypeCertificate:         "Certificate",
-	TypeServerKeyExchange:   "ServerKeyExchange",
-	TypeCertificateRequest:  "CertificateRequest",
-	TypeServerHelloDone:     "ServerHelloDone",
-	TypeCertificateVerify:   "CertificateVerify",
-	TypeClientKeyExchange:   "ClientKeyExchange",
-	TypeFinished:            "Finished",
-	TypeCertificateStatus:   "CertificateStatus",
-	TypeKeyUpdate:           "KeyUpdate",
+	TypeHelloRequest:          "HelloRequest",
+	TypeClientHello:           "ClientHello",
+	TypeServerHello:           "ServerHello",
+	TypeNewSessionTicket:      "NewSessionTicket",
+	TypeEndOfEarlyData:        "EndOfEarlyData",
+	TypeEncryptedExtensions:   "EncryptedExtensions",
+	TypeCertificate:           "Certificate",
+	TypeServerKeyExchange:     "ServerKeyExchange",
+	TypeCertificateRequest:    "CertificateRequest",
+	TypeServerHelloDone:       "ServerHelloDone",
+	TypeCertificateVerify:     "CertificateVerify",
+	TypeClientKeyExchange:     "ClientKeyExchange",
+	TypeFinished:              "Finished",
+	TypeCertificateStatus:     "CertificateStatus",
+	TypeKeyUpdate:             "KeyUpdate",
+	TypeCompressedCertificate: "CompressedCertificate",
 }
 
 // String returns the RFC name, or HandshakeType(0x63).
