@@ -3,6 +3,7 @@ package layout
 import (
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/wiretrace/wiretrace/decode"
 )
@@ -145,6 +146,9 @@ func (s *seq) legend() {
 	var layers []string
 	dashed := ""
 	for _, a := range d.Arrows {
+		if strings.HasPrefix(a.Class, "stream-") {
+			continue
+		}
 		if a.Class != ClassError && !seen[a.Class] {
 			seen[a.Class] = true
 			layers = append(layers, a.Class)
@@ -162,6 +166,10 @@ func (s *seq) legend() {
 	})
 	for _, l := range layers {
 		items = append(items, entry{"arrow", l, "", l})
+	}
+	classes, labels := s.streamLegend()
+	for k := range classes {
+		items = append(items, entry{"arrow", classes[k], "", labels[k]})
 	}
 	has := func(class string) bool {
 		for _, a := range d.Arrows {

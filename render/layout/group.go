@@ -76,10 +76,10 @@ func (s *seq) arrow(i int, r *row, id string, from, to, room float64) Arrow {
 			break
 		}
 	}
-	class := arrowClass(first)
+	class := s.evClass(first)
 	dashed := false
 	for _, ev := range r.arrows {
-		if c := arrowClass(&ev.Event); c == ClassError {
+		if c := s.evClass(&ev.Event); c == ClassError {
 			class = ClassError
 		}
 		if f, ok := ev.Info.Get("retransmission"); ok && f.Bool() {
@@ -100,7 +100,7 @@ func (s *seq) arrow(i int, r *row, id string, from, to, room float64) Arrow {
 	// takes the arrow's.
 	mixed := false
 	for _, l := range lines {
-		if l.e != nil && arrowClass(l.e) != class {
+		if l.e != nil && s.evClass(l.e) != class {
 			mixed = true
 		}
 	}
@@ -109,7 +109,7 @@ func (s *seq) arrow(i int, r *row, id string, from, to, room float64) Arrow {
 		t := Text{X: mid, Y: round(y - labelRise - float64(len(lines)-1-k)*labelLineH),
 			S: fit(l.s, room, FontLabel, true), Anchor: Middle, Class: TextLabel}
 		if mixed && l.e != nil {
-			t.Tone = arrowClass(l.e)
+			t.Tone = s.evClass(l.e)
 		}
 		a.Labels = append(a.Labels, t)
 	}

@@ -112,6 +112,11 @@ type seq struct {
 	noteEnd   [2]float64 // x where left/right notes end near the lifeline
 	noteWidth [2]float64 // width of the left and right note columns
 	span      float64
+
+	// streamIdx is each HTTP/2 or HTTP/3 stream's colour index, in the
+	// order of streamOrder, the streams by first appearance.
+	streamIdx   map[int64]int
+	streamOrder []int64
 }
 
 // Sequence lays out one connection's events as a sequence diagram: the
@@ -124,7 +129,7 @@ type seq struct {
 // diagrams.
 func Sequence(conn *timeline.Conn, events []timeline.Event, opts Options) *Diagram {
 	conn = ConnOf(conn, events)
-	s := &seq{opts: opts, conn: conn, d: &Diagram{}}
+	s := &seq{opts: opts, conn: conn, d: &Diagram{}, streamIdx: map[int64]int{}}
 	s.buildRows(events)
 	s.texts()
 	s.columns()
@@ -275,6 +280,7 @@ func side(dir decode.Dir) int {
 
 // texts decides every row's strings before any width is known.
 func (s *seq) texts() {
+	s.numberStreams()
 	n := len(s.rows)
 	s.labels = make([][]labelLine, n)
 	s.notes = make([][2]string, n)

@@ -289,3 +289,31 @@ func TestFlight(t *testing.T) {
 		t.Errorf("rows %v apart; want room for 6 label lines", d.Arrows[1].Line.Y1-d.Arrows[0].Line.Y1)
 	}
 }
+
+// TestStreamColours checks that HTTP/2 frames take their stream's colour
+// class by order of first appearance, cycling, that stream 0 keeps the
+// layer's, and that the legend lists the streams of each colour.
+func TestStreamColours(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	conn := &timeline.Conn{ID: 1, FirstTS: t0, FirstFrame: 1}
+	var events []timeline.Event
+	for i, st := range []int64{0, 3, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19} {
+		e := decode.NewEvent(int64(i+1), t0.Add(time.Duration(i)*time.Millisecond), decode.S2C, decode.LayerHTTP2, "DATA")
+		e.Stream = st
+		events = append(events, timeline.Event{Event: e, Conn: conn})
+	}
+	d := layout.Sequence(conn, events, layout.Options{})
+	want := []string{"http2", "stream-0", "stream-1", "stream-0", "stream-2", "stream-3", "stream-4", "stream-5", "stream-6", "stream-7", "stream-0", "stream-1"}
+	for i, a := range d.Arrows {
+		if a.Class != want[i] {
+			t.Errorf("arrow %d (%s): class %q; want %q", i, a.Labels[0].S, a.Class, want[i])
+		}
+	}
+	legend := map[string]string{}
+	for _, l := range d.Legend {
+		legend[l.Class] = l.Label.S
+	}
+	if legend["stream-0"] != "streams 3, 17" || legend["stream-2"] != "stream 5" || legend["http2"] != "http2" {
+		t.Errorf("legend %q; want stream-0 as streams 3, 17, stream-2 as stream 5 and http2", legend)
+	}
+}
