@@ -485,3 +485,24 @@ func TestLiveToPcapng(t *testing.T) {
 		t.Errorf("tshark: %q; want %q", got, want)
 	}
 }
+
+func TestRingGeometry(t *testing.T) {
+	for _, tc := range []struct {
+		snaplen, mtu, buf int
+		block, blocks     int
+	}{
+		{MaxSnaplen, 65536, DefaultBufferSize, 128 << 10, 256}, // loopback
+		{MaxSnaplen, 1500, DefaultBufferSize, 128 << 10, 256},  // Ethernet: 64 KiB GRO packets
+		{MaxSnaplen, 9000, 1 << 20, 128 << 10, 8},
+		{96, 1500, DefaultBufferSize, 128 << 10, 256},
+		{96, 1500, 64 << 10, 8 << 10, 8},                        // a small ring: smaller blocks
+		{MaxSnaplen, 65536, 64 << 10, 128 << 10, 2},             // never below one frame, two blocks
+		{MaxSnaplen, 200000, DefaultBufferSize, 256 << 10, 128}, // a huge MTU: up to snaplen
+		{MaxSnaplen, 1 << 20, DefaultBufferSize, 512 << 10, 64},
+	} {
+		block, blocks := ringGeometry(tc.snaplen, tc.mtu, tc.buf)
+		if block != tc.block || blocks != tc.blocks {
+			t.Errorf("ringGeometry(%d, %d, %d) = %d blocks of %d; want %d of %d", tc.snaplen, tc.mtu, tc.buf, blocks, block, tc.blocks, tc.block)
+		}
+	}
+}
