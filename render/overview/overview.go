@@ -3,7 +3,6 @@ package overview
 import (
 	"bytes"
 	"cmp"
-	"context"
 	"fmt"
 	"io"
 	"net/netip"
@@ -11,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/goccy/go-graphviz"
 
 	"github.com/wiretrace/wiretrace/decode"
 	"github.com/wiretrace/wiretrace/render/layout"
@@ -138,7 +135,8 @@ func (o *Writer) Close() error {
 		return nil
 	}
 	o.closed = true
-	if err := renderSVG(o.DOT(), o.w); err != nil {
+	keys, links, addrs, caption := o.scene()
+	if err := o.writeSVG(o.w, keys, links, addrs, caption); err != nil {
 		return fmt.Errorf("overview: %w", err)
 	}
 	return nil
@@ -290,10 +288,11 @@ func (p *peers) add(a netip.Addr) {
 
 func (p *peers) list() []netip.Addr { return p.a[:p.n] }
 
-// DOT returns the graph in the DOT language, as Close lays it out. The
-// result depends only on the events seen.
-func (o *Writer) DOT() []byte {
-	keys := make([]edgeKey, 0, len(o.edges))
+// scene picks what is drawn: the busiest edges (at most MaxDrawn), the
+// proxy links, their hosts, sorted; and the caption saying what was left
+// out. The result depends only on the events seen.
+func (o *Writer) scene() (keys []edgeKey, links []linkKey, addrs []netip.Addr, caption string) {
+	keys = make([]edgeKey, 0, len(o.edges))
 	for k := range o.edges {
 		keys = append(keys, k)
 	}
@@ -317,7 +316,7 @@ func (o *Writer) DOT() []byte {
 		keys = keys[:o.opts.MaxDrawn]
 	}
 	slices.SortFunc(keys, compareKeys)
-	links := make([]linkKey, 0, len(o.links))
+	links = make([]linkKey, 0, len(o.links))
 	for k := range o.links {
 		links = append(links, k)
 	}
@@ -337,11 +336,19 @@ func (o *Writer) DOT() []byte {
 	for _, l := range links {
 		drawn[l.front], drawn[l.back] = true, true
 	}
-	addrs := make([]netip.Addr, 0, len(drawn))
+	addrs = make([]netip.Addr, 0, len(drawn))
 	for a := range drawn {
 		addrs = append(addrs, a)
 	}
 	slices.SortFunc(addrs, netip.Addr.Compare)
+	return keys, links, addrs, o.caption(hiddenEdges, hiddenConns)
+}
+
+// DOT returns the graph in the DOT language, for tools that want another
+// layout (Graphviz's dot draws it well). The result depends only on the
+// events seen.
+func (o *Writer) DOT() []byte {
+	keys, links, addrs, caption := o.scene()
 	id := make(map[netip.Addr]string, len(addrs))
 	for i, a := range addrs {
 		id[a] = "h" + strconv.Itoa(i+1)
@@ -351,7 +358,7 @@ func (o *Writer) DOT() []byte {
 	b.WriteString("digraph overview {\n")
 	b.WriteString("  graph [rankdir=LR, bgcolor=\"#ffffff\", pad=0.3, nodesep=0.4, ranksep=1.2, " +
 		"fontname=\"Helvetica,Arial,sans-serif\", fontsize=13, labelloc=t, labeljust=l, label=")
-	b.WriteString(quoteLines(o.caption(hiddenEdges, hiddenConns)+"\n", `\l`))
+	b.WriteString(quoteLines(caption+"\n", `\l`))
 	b.WriteString("];\n")
 	b.WriteString("  node [shape=box, style=\"rounded,filled\", fillcolor=\"#f4f6fa\", color=\"#5b6b80\", " +
 		"fontname=\"Helvetica,Arial,sans-serif\", fontsize=11, margin=\"0.15,0.08\"];\n")
@@ -527,23 +534,4 @@ func quoteLines(s, brk string) string {
 func xmlChar(r rune) bool {
 	return r == 0x09 || r == 0x0a || r == 0x0d || r >= 0x20 && r <= 0xd7ff ||
 		r >= 0xe000 && r <= 0xfffd || r >= 0x10000 && r <= 0x10ffff
-}
-
-// renderSVG lays out dot with Graphviz's dot engine and writes SVG.
-func renderSVG(dot []byte, w io.Writer) error {
-	ctx := context.Background()
-	g, err := graphviz.New(ctx)
-	if err != nil {
-		return fmt.Errorf("graphviz: %w", err)
-	}
-	defer g.Close()
-	graph, err := graphviz.ParseBytes(dot)
-	if err != nil {
-		return fmt.Errorf("graphviz: parse: %w", err)
-	}
-	defer graph.Close()
-	if err := g.Render(ctx, graph, graphviz.SVG, w); err != nil {
-		return fmt.Errorf("graphviz: render: %w", err)
-	}
-	return nil
 }
