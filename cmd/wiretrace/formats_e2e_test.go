@@ -65,3 +65,13 @@ func TestLadderAndOverview(t *testing.T) {
 		t.Errorf("overview file: %v %.200q", err, b)
 	}
 }
+
+// TestOverviewDOT writes the overview as DOT when the file ends in .dot.
+func TestOverviewDOT(t *testing.T) {
+	dot := filepath.Join(t.TempDir(), "overview.dot")
+	r := e2eRun(t, nil, "pcap", filepath.Join(e2ePcapDir, "h2-tls.pcapng"), "--overview", dot)
+	b, err := os.ReadFile(dot)
+	if r.code != 0 || err != nil || !strings.HasPrefix(string(b), "digraph overview {") {
+		t.Fatalf("exit %d, %v: %.100q", r.code, err, b)
+	}
+}

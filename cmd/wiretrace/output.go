@@ -78,7 +78,7 @@ func addOutputFlags(fs *pflag.FlagSet, o *OutputOptions) {
 	fs.StringVar(&o.TimeOrigin, "time-origin", "", "vtt: when the recording started, as an RFC 3339 time, or as an offset from the first packet such as -3s (the recording started 3 s earlier); default: the first packet")
 	fs.StringVar(&o.VTTChapters, "vtt-chapters", "", "vtt: also write a WebVTT chapters track (a chapter per connection and its phases) to this file")
 	fs.StringVar(&o.QlogDir, "qlog-dir", "", "write each QUIC connection's qlog trace (JSON-SEQ) to DIR/conn-N.sqlog")
-	fs.StringVar(&o.Overview, "overview", "", "write an SVG graph of the capture (hosts, connections per protocol, proxies) to this file")
+	fs.StringVar(&o.Overview, "overview", "", "write a graph of the capture (hosts, connections per protocol, proxies) to this file: SVG, or DOT when it ends in .dot")
 	fs.BoolVar(&o.ASCII, "ascii", false, "ladder: draw with ASCII characters only")
 	fs.StringVar(&o.HTML, "html", "", "write a self-contained HTML report (connection table, diagrams, event tables) to this file")
 	fs.BoolVar(&o.SVG, "svg", false, "write one SVG sequence diagram per connection into the -o directory")
@@ -251,6 +251,17 @@ func (r fileRenderer) Close() error {
 	return err
 }
 
+// dotRenderer writes the overview graph as DOT instead of SVG.
+type dotRenderer struct {
+	*overview.Writer
+	w io.Writer
+}
+
+func (d dotRenderer) Close() error {
+	_, err := d.w.Write(d.DOT())
+	return err
+}
+
 // holdAll adapts a renderer that writes everything at Close (WebVTT cues
 // must come in start order): Flush has nothing to do.
 type holdAll struct{ *vtt.Writer }
@@ -305,7 +316,12 @@ func newOutputs(ios *iostreams.Streams, o *OutputOptions, stream bool, title str
 		if err != nil {
 			return nil, fmt.Errorf("--overview: %w", err)
 		}
-		out.renderers = append(out.renderers, fileRenderer{overview.New(f, overview.Options{Title: strings.TrimPrefix(title, "wiretrace ")}), f})
+		ov := overview.New(f, overview.Options{Title: strings.TrimPrefix(title, "wiretrace ")})
+		var r renderer = ov
+		if strings.HasSuffix(o.Overview, ".dot") {
+			r = dotRenderer{ov, f}
+		}
+		out.renderers = append(out.renderers, fileRenderer{r, f})
 		out.written = append(out.written, o.Overview)
 	}
 	// With --svg, --qlog-dir, --html or --overview, stdout lists the
