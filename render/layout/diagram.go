@@ -185,6 +185,9 @@ type Arrow struct {
 	Head [3]Point `json:"head"`
 	// Dashed marks a retransmitted segment.
 	Dashed bool `json:"dashed,omitempty"`
+	// Bulk marks a folded run of bulk transfer, drawn thick on a
+	// ClassBulk band.
+	Bulk bool `json:"bulk,omitempty"`
 	// Labels are stacked above the line, one per event in packet order,
 	// top to bottom, the last just above the line; a long stack ends in
 	// "+N more".

@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -112,4 +113,35 @@ func Carries(c, next *decode.Event) bool {
 		return next.Layer == decode.LayerHTTP3 || next.Layer == decode.LayerTLS
 	}
 	return false
+}
+
+// bulkTypes are the events of bulk transfer: segments and datagrams,
+// HTTP/2 and HTTP/3 DATA and window updates, the TLS records and QUIC
+// packets that carry them, WebSocket data frames.
+var bulkTypes = map[decode.Layer][]decode.Type{
+	decode.LayerTCP:   {decode.TypeSegment},
+	decode.LayerUDP:   {decode.TypeDatagram},
+	decode.LayerTLS:   {"ApplicationData"},
+	decode.LayerHTTP2: {"DATA", "WINDOW_UPDATE"},
+	decode.LayerHTTP3: {"DATA"},
+	decode.LayerQUIC:  {"1-RTT"},
+	decode.LayerWS:    {"text", "binary", "continuation"},
+}
+
+// IsBulk reports an event of bulk transfer, which diagrams fold when it
+// comes in runs: a directional segment, datagram, TLS application record
+// (not a TLS 1.3 handshake record seen without keys), HTTP/2 DATA or
+// WINDOW_UPDATE, HTTP/3 DATA, QUIC 1-RTT packet (unless it closes the
+// connection or confirms the handshake) or WebSocket data frame.
+func IsBulk(e *decode.Event) bool {
+	if e.Dir != decode.C2S && e.Dir != decode.S2C {
+		return false
+	}
+	if e.Layer == decode.LayerTLS && e.Info.Has("handshake") {
+		return false
+	}
+	if QUICFrame(e, "CONNECTION_CLOSE") != "" || QUICFrame(e, "HANDSHAKE_DONE") != "" {
+		return false
+	}
+	return slices.Contains(bulkTypes[e.Layer], e.Type)
 }

@@ -216,6 +216,9 @@ func (s *seq) legend() {
 	for _, b := range d.Bands {
 		bands[b.Class] = true
 	}
+	if bands[ClassBulk] {
+		items = append(items, entry{"band", ClassBulk, "", "bulk transfer folded"})
+	}
 	if bands[ClassStall] {
 		items = append(items, entry{"band", ClassStall, "", "head-of-line stall"})
 	}

@@ -86,16 +86,10 @@ func (s *seq) arrow(i int, r *row, id string, from, to, room float64) Arrow {
 			dashed = true
 		}
 	}
-	dirSign := math.Copysign(1, to-from)
-	base := to - dirSign*arrowHeadLen
-	a := Arrow{
-		ID:     "a" + id,
-		Type:   clean(string(first.Type), maxTipValue),
-		Line:   Line{X1: from, Y1: y, X2: round(base), Y2: y},
-		Head:   [3]Point{{X: to, Y: y}, {X: round(base), Y: y - arrowHeadHalf}, {X: round(base), Y: y + arrowHeadHalf}},
-		Class:  class,
-		Dashed: dashed,
-	}
+	a := s.arrowShape(y, id, from, to)
+	a.Type = clean(string(first.Type), maxTipValue)
+	a.Class = class
+	a.Dashed = dashed
 	// Lines of several colours name their own; a single-class stack
 	// takes the arrow's.
 	mixed := false
@@ -117,6 +111,17 @@ func (s *seq) arrow(i int, r *row, id string, from, to, room float64) Arrow {
 	a.Hit = Rect{X: math.Min(from, to), Y: y - hitAbove - rise, W: math.Abs(to - from), H: hitAbove + hitBelow + rise}
 	a.Tip = s.groupTip(r.arrows)
 	return a
+}
+
+// arrowShape is an arrow's line and head at y from the sender's lifeline
+// (from) to the receiver's (to).
+func (s *seq) arrowShape(y float64, id string, from, to float64) Arrow {
+	base := to - math.Copysign(1, to-from)*arrowHeadLen
+	return Arrow{
+		ID:   "a" + id,
+		Line: Line{X1: from, Y1: y, X2: round(base), Y2: y},
+		Head: [3]Point{{X: to, Y: y}, {X: round(base), Y: y - arrowHeadHalf}, {X: round(base), Y: y + arrowHeadHalf}},
+	}
 }
 
 // groupTip joins the tooltips of a row's arrow events, at most

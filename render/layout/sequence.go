@@ -59,7 +59,10 @@ type row struct {
 	marks  []*timeline.Event
 	stall  *timeline.Event
 	center *timeline.Event
-	y      float64
+	// bulk, when set, stands for a folded run of bulk rows in this
+	// direction; the row has no events of its own.
+	bulk *bulkRun
+	y    float64
 	// gap is an omitted run drawn just above this row.
 	gap *Omission
 }
@@ -131,6 +134,7 @@ func Sequence(conn *timeline.Conn, events []timeline.Event, opts Options) *Diagr
 	conn = ConnOf(conn, events)
 	s := &seq{opts: opts, conn: conn, d: &Diagram{}, streamIdx: map[int64]int{}}
 	s.buildRows(events)
+	s.foldBulk()
 	s.texts()
 	s.columns()
 	s.header()
@@ -288,6 +292,9 @@ func (s *seq) texts() {
 	for i, r := range s.rows {
 		if len(r.arrows) > 0 {
 			s.labels[i] = stackLabels(r.arrows)
+		}
+		if r.bulk != nil {
+			s.labels[i] = []labelLine{{s: s.bulkLabel(r.bulk)}}
 		}
 		if len(r.marks) > 0 {
 			parts := make([]string, len(r.marks))
@@ -608,6 +615,9 @@ func (s *seq) draw() {
 		if len(r.arrows) > 0 {
 			d.Arrows = append(d.Arrows, s.arrow(i, r, id, from, to, labelRoom))
 		}
+		if r.bulk != nil {
+			d.Arrows = append(d.Arrows, s.bulkArrow(i, r, id, from, to, labelRoom))
+		}
 		for k, m := range r.marks {
 			e := &m.Event
 			d.Markers = append(d.Markers, Marker{
@@ -647,6 +657,7 @@ func (s *seq) draw() {
 			})
 		}
 	}
+	s.bulkBands()
 	s.phaseBrackets()
 }
 

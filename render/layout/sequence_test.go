@@ -298,7 +298,7 @@ func TestStreamColours(t *testing.T) {
 	conn := &timeline.Conn{ID: 1, FirstTS: t0, FirstFrame: 1}
 	var events []timeline.Event
 	for i, st := range []int64{0, 3, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19} {
-		e := decode.NewEvent(int64(i+1), t0.Add(time.Duration(i)*time.Millisecond), decode.S2C, decode.LayerHTTP2, "DATA")
+		e := decode.NewEvent(int64(i+1), t0.Add(time.Duration(i)*time.Millisecond), decode.S2C, decode.LayerHTTP2, "HEADERS")
 		e.Stream = st
 		events = append(events, timeline.Event{Event: e, Conn: conn})
 	}
@@ -315,5 +315,45 @@ func TestStreamColours(t *testing.T) {
 	}
 	if legend["stream-0"] != "streams 3, 17" || legend["stream-2"] != "stream 5" || legend["http2"] != "http2" {
 		t.Errorf("legend %q; want stream-0 as streams 3, 17, stream-2 as stream 5 and http2", legend)
+	}
+}
+
+// TestBulkFold checks that a long run of bulk transfer becomes one thick
+// arrow per direction on a band, labelled with counts, bytes and times,
+// and that a short run stays as it is.
+func TestBulkFold(t *testing.T) {
+	c := layouttest.Bulk(100)
+	d := layout.Sequence(c.Conn, c.Events, layout.Options{})
+	var bulk []layout.Arrow
+	for _, a := range d.Arrows {
+		if a.Bulk {
+			bulk = append(bulk, a)
+		}
+	}
+	if len(bulk) != 2 || len(d.Arrows) != 5 {
+		t.Fatalf("%d arrows, %d bulk; want 5 arrows (handshake, 2 folded)", len(d.Arrows), len(bulk))
+	}
+	if got := bulk[0].Labels[0].S; got != "tcp segment ×50 · 50.0 kB · 0.071–98.071 ms" {
+		t.Errorf("bulk label %q", got)
+	}
+	if !strings.Contains(bulk[1].Tip, "50 packets folded · server → client") {
+		t.Errorf("bulk tip %q", bulk[1].Tip)
+	}
+	bands := 0
+	for _, b := range d.Bands {
+		if b.Class == layout.ClassBulk {
+			bands++
+			if b.Box.Y > bulk[0].Labels[0].Y-layout.FontLabel || b.Box.Y+b.Box.H < bulk[1].Line.Y1 {
+				t.Errorf("bulk band %+v does not cover the arrows", b.Box)
+			}
+		}
+	}
+	if bands != 1 {
+		t.Errorf("%d bulk bands; want 1", bands)
+	}
+	c = layouttest.Bulk(5)
+	d = layout.Sequence(c.Conn, c.Events, layout.Options{})
+	if len(d.Arrows) != 8 {
+		t.Errorf("a run of 5: %d arrows; want 8 (none folded)", len(d.Arrows))
 	}
 }

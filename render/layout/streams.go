@@ -34,13 +34,21 @@ func streamOf(e *decode.Event) (int64, bool) {
 // numberStreams gives each stream its colour index in order of first
 // appearance among the arrows.
 func (s *seq) numberStreams() {
+	add := func(id int64) {
+		if _, seen := s.streamIdx[id]; !seen {
+			s.streamIdx[id] = len(s.streamOrder)
+			s.streamOrder = append(s.streamOrder, id)
+		}
+	}
 	for _, r := range s.rows {
 		for _, ev := range r.arrows {
 			if id, ok := streamOf(&ev.Event); ok {
-				if _, seen := s.streamIdx[id]; !seen {
-					s.streamIdx[id] = len(s.streamOrder)
-					s.streamOrder = append(s.streamOrder, id)
-				}
+				add(id)
+			}
+		}
+		if r.bulk != nil {
+			for _, id := range r.bulk.streams {
+				add(id)
 			}
 		}
 	}

@@ -168,6 +168,15 @@ func grouped(n int64) string {
 // bytesText formats a byte count: "1,234 B", with "(1.2 MB)" above 10 kB.
 func bytesText(n int64) string {
 	s := grouped(n) + " B"
+	if n >= 10000 {
+		s += " (" + scaledBytes(n) + ")"
+	}
+	return s
+}
+
+// scaledBytes is n in the largest decimal unit that keeps it at least 1:
+// "850 B", "12.3 kB", "1.9 MB".
+func scaledBytes(n int64) string {
 	units := [...]string{"kB", "MB", "GB", "TB"}
 	v := float64(n)
 	u := -1
@@ -175,10 +184,10 @@ func bytesText(n int64) string {
 		v /= 1000
 		u++
 	}
-	if u >= 0 && n >= 10000 {
-		s += " (" + strconv.FormatFloat(v, 'f', 1, 64) + " " + units[u] + ")"
+	if u < 0 {
+		return strconv.FormatInt(n, 10) + " B"
 	}
-	return s
+	return strconv.FormatFloat(v, 'f', 1, 64) + " " + units[u]
 }
 
 // value returns a field's value as cleaned text, cut to max bytes.

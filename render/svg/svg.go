@@ -113,6 +113,8 @@ func style() string {
 		`.mk{stroke:#FFFFFF;stroke-width:1}`,
 		`.mk path{stroke-width:2.4}`,
 		`.b-stall{fill:#E69F00;fill-opacity:0.13}`,
+		`.b-bulk{fill:#0072B2;fill-opacity:0.06;stroke:#0072B2;stroke-opacity:0.25;stroke-dasharray:2 3}`,
+		`.ev line.bulk{stroke-width:4}`,
 		`.b-idle{fill:#F6F8FA;stroke:#D0D7DE;stroke-dasharray:3 3}`,
 		`.b-omitted{fill:url(#hatch);stroke:#D0D7DE}`,
 		`.box{fill:#FFFFFF;stroke-width:1}`,
@@ -366,8 +368,13 @@ func (x *writer) arrow(a layout.Arrow) {
 	x.title(a.Tip)
 	x.rect(a.Hit, "hit", 0)
 	cls := ""
-	if a.Dashed {
+	switch {
+	case a.Dashed && a.Bulk:
+		cls = "dash bulk"
+	case a.Dashed:
 		cls = "dash"
+	case a.Bulk:
+		cls = "bulk"
 	}
 	x.line(a.Line, cls)
 	x.raw("<polygon")
