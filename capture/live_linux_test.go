@@ -211,6 +211,49 @@ func TestLiveIdle(t *testing.T) {
 	s.Stats() // works after Close
 }
 
+// TestLiveDrops overruns a small ring: the kernel drops what does not
+// fit, and Stats reports it. Every packet the filter accepted is either
+// read or counted as dropped.
+func TestLiveDrops(t *testing.T) {
+	skipUnlessRoot(t)
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	s := openLive(t, LiveOptions{Iface: "lo", Filter: fmt.Sprintf("udp port %d", pc.LocalAddr().(*net.UDPAddr).Port),
+		BufferSize: 64 << 10, Snaplen: 1500, PollTimeout: 20 * time.Millisecond})
+	// 2 MB of datagrams into a 64 KiB ring nobody reads yet.
+	const n = 2000
+	msg := make([]byte, 1000)
+	for range n {
+		if _, err := pc.WriteTo(msg, pc.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var p Packet
+	read := 0
+	for idle := 0; idle < 3; {
+		switch err := s.Next(&p); {
+		case err == nil:
+			read++
+			idle = 0
+		case errors.Is(err, ErrNoPacket):
+			idle++
+		default:
+			t.Fatal(err)
+		}
+	}
+	received, dropped := s.Stats()
+	t.Logf("sent %d, read %d, kernel: %d received, %d dropped", n, read, received, dropped)
+	if dropped == 0 || read == 0 {
+		t.Errorf("read %d, dropped %d of %d; want some of each from a 64 KiB ring", read, dropped, n)
+	}
+	if received != n || uint64(read)+dropped != received {
+		t.Errorf("received %d (sent %d), read %d + dropped %d; want read + dropped = received = sent", received, n, read, dropped)
+	}
+}
+
 // TestLiveNoAllocs checks the per-packet path: reading a packet from the
 // ring allocates nothing.
 func TestLiveNoAllocs(t *testing.T) {
