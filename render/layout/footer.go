@@ -222,6 +222,9 @@ func (s *seq) legend() {
 	if bands[ClassStall] {
 		items = append(items, entry{"band", ClassStall, "", "head-of-line stall"})
 	}
+	if bands[ClassFlowStall] {
+		items = append(items, entry{"band", ClassFlowStall, "", "flow-control stall"})
+	}
 	if len(d.Brackets) > 0 {
 		items = append(items, entry{"bracket", ClassPhase, "", "where the time went (phases, round trips)"})
 	}

@@ -76,9 +76,9 @@ func (r *row) join(e *timeline.Event, k kind) bool {
 	case kindArrow:
 		return true
 	case kindMarker:
-		return len(r.marks) < maxMarkersPerRow
+		return len(r.marks) < maxMarkersPerRow && (r.stall == nil || stallSide(r.stall) != side(r.dir))
 	case kindStall:
-		return r.stall == nil
+		return r.stall == nil && !isFlowStall(&e.Event)
 	}
 	return false
 }
@@ -106,6 +106,7 @@ type seq struct {
 	// texts decided before the geometry
 	labels    [][]labelLine // per row: the arrow's stacked label
 	notes     [][2]string
+	details   [][]string // per row: the lines under a stall's note
 	centers   []string
 	phases    []phaseMark // analysis/phase events, drawn as brackets
 	phaseW    float64     // width of the phase column; 0 without phases
@@ -250,7 +251,7 @@ func (s *seq) buildRows(events []timeline.Event) {
 // add places e on the current row or a new one; gap is an omitted run
 // that precedes e.
 func (s *seq) add(e *timeline.Event, gap *Omission) {
-	k := classify(&e.Event)
+	k := drawKind(&e.Event)
 	var r *row
 	if n := len(s.rows); n > 0 && gap == nil && s.rows[n-1].join(e, k) {
 		r = s.rows[n-1]
@@ -288,6 +289,7 @@ func (s *seq) texts() {
 	n := len(s.rows)
 	s.labels = make([][]labelLine, n)
 	s.notes = make([][2]string, n)
+	s.details = make([][]string, n)
 	s.centers = make([]string, n)
 	for i, r := range s.rows {
 		if len(r.arrows) > 0 {
@@ -304,7 +306,13 @@ func (s *seq) texts() {
 			s.notes[i][side(r.dir)] = strings.Join(parts, " · ")
 		}
 		if r.stall != nil {
-			s.notes[i][1-side(r.dir)] = stallNote(&r.stall.Event)
+			e := &r.stall.Event
+			if isFlowStall(e) {
+				s.notes[i][stallSide(r.stall)] = flowStallNote(e)
+			} else {
+				s.notes[i][stallSide(r.stall)] = stallNote(e)
+				s.details[i] = stallDetail(e)
+			}
 		}
 		if r.center != nil {
 			s.centers[i] = centerNote(&r.center.Event)
@@ -341,6 +349,11 @@ func (s *seq) columns() {
 			}
 			w := textWidth(s.notes[i][sd], FontNote, true) + s.stackOffset(r, sd)
 			need[sd] = math.Max(need[sd], w)
+			if r.stall != nil && stallSide(r.stall) == sd {
+				for _, l := range s.details[i] {
+					need[sd] = math.Max(need[sd], textWidth(l, FontNote, true))
+				}
+			}
 		}
 	}
 	s.phaseW = s.phaseColumn()
@@ -500,6 +513,7 @@ func (s *seq) place() {
 				if prev.center != nil {
 					y += centerNoteClear
 				}
+				y += float64(len(s.details[i-1])) * labelLineH // the lines under a stall's note
 			}
 		} else if r.gap != nil {
 			top := headBottom + bandMargin
@@ -512,7 +526,7 @@ func (s *seq) place() {
 	}
 	end := headBottom + minLifeline
 	if n := len(s.rows); n > 0 {
-		end = math.Max(end, s.rows[n-1].y+tailGap)
+		end = math.Max(end, s.rows[n-1].y+tailGap+float64(len(s.details[n-1]))*labelLineH)
 	}
 	if s.trail != nil {
 		top := end - tailGap + bandMargin
@@ -632,16 +646,21 @@ func (s *seq) draw() {
 		}
 		if r.stall != nil {
 			e := &r.stall.Event
-			sd := 1 - side(r.dir)
+			sd := stallSide(r.stall)
 			tip := s.tip(e)
-			s.sideNote(i, r, sd, ClassStall, tip)
+			class := ClassStall
+			if isFlowStall(e) {
+				class = ClassFlowStall
+			}
+			s.sideNote(i, r, sd, class, tip)
+			s.detailNotes(i, r, sd, class, tip)
 			y1 := s.yAt(stallStart(e))
 			if y-y1 < minBandHeight {
 				y1 = y - minBandHeight
 			}
 			d.Bands = append(d.Bands, Band{
 				Box:   Rect{X: s.clientX, Y: round(y1), W: round(s.serverX - s.clientX), H: round(y - y1)},
-				Class: ClassStall, Tip: tip,
+				Class: class, Tip: tip,
 			})
 		}
 		if r.center != nil {
@@ -673,6 +692,20 @@ func (s *seq) sideNote(i int, r *row, sd int, class, tip string) {
 		Text:  Text{X: round(x), Y: r.y + textDrop, S: txt, Anchor: anchor, Class: TextNote},
 		Class: class, Tip: tip,
 	})
+}
+
+// detailNotes writes the lines under row i's stall note on side sd.
+func (s *seq) detailNotes(i int, r *row, sd int, class, tip string) {
+	x, anchor := s.noteEnd[0], End
+	if sd == 1 {
+		x, anchor = s.noteEnd[1], Start
+	}
+	for k, l := range s.details[i] {
+		s.d.Notes = append(s.d.Notes, Note{
+			Text:  Text{X: round(x), Y: r.y + textDrop + float64(k+1)*labelLineH, S: fit(l, s.noteWidth[sd], FontNote, true), Anchor: anchor, Class: TextNote},
+			Class: class, Tip: tip,
+		})
+	}
 }
 
 func joinTips(s *seq, marks []*timeline.Event) string {

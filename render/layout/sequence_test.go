@@ -357,3 +357,49 @@ func TestBulkFold(t *testing.T) {
 		t.Errorf("a run of 5: %d arrows; want 8 (none folded)", len(d.Arrows))
 	}
 }
+
+// TestStallNotes checks that a head-of-line stall's note names the lost
+// bytes, and that a flow-control stall gets its own band and note.
+func TestStallNotes(t *testing.T) {
+	notes := func(d *layout.Diagram, class string) []string {
+		var out []string
+		for _, n := range d.Notes {
+			if n.Class == class {
+				out = append(out, n.Text.S)
+			}
+		}
+		return out
+	}
+	bands := func(d *layout.Diagram, class string) int {
+		n := 0
+		for _, b := range d.Bands {
+			if b.Class == class {
+				n++
+			}
+		}
+		return n
+	}
+	c := layouttest.Loss()
+	d := layout.Sequence(c.Conn, c.Events, layout.Options{})
+	if got := notes(d, layout.ClassStall); len(got) != 2 || got[1] != "lost seq=1429 len=1428" || bands(d, layout.ClassStall) != 1 {
+		t.Errorf("HOL stall notes %q, %d bands; want the stall and its lost segment, one band", got, bands(d, layout.ClassStall))
+	}
+	c = layouttest.FlowControlStall()
+	d = layout.Sequence(c.Conn, c.Events, layout.Options{})
+	if got := notes(d, layout.ClassFlowStall); len(got) != 1 || got[0] != "flow-control stall 12.5 ms, stream 3" || bands(d, layout.ClassFlowStall) != 1 {
+		t.Errorf("flow-control stall notes %q, %d bands; want one note and one band", got, bands(d, layout.ClassFlowStall))
+	}
+	if len(d.Markers) != 0 {
+		t.Errorf("%d markers; a flow-control stall is a band, not a marker", len(d.Markers))
+	}
+
+	t0 := c.Conn.FirstTS
+	e := decode.NewEvent(9, t0.Add(20*time.Millisecond), decode.S2C, decode.LayerAnalysis, "hol-stall")
+	e.Info = decode.Info{decode.String("scope", "connection"), decode.Millis("duration_ms", 5*time.Millisecond),
+		decode.Uint("gap_seq", 1), decode.Uint("gap_len", 1448),
+		decode.Strings("streams", []string{"1", "3"}), decode.Strings("culprit_streams", []string{"5"})}
+	d = layout.Sequence(c.Conn, []timeline.Event{{Event: e, Conn: c.Conn}}, layout.Options{})
+	if got := notes(d, layout.ClassStall); strings.Join(got, "|") != "HOL stall 5 ms|lost seq=1 len=1448|victims: streams 1, 3|culprits: stream 5" {
+		t.Errorf("HOL stall notes %q; want the lost bytes, victims and culprits", got)
+	}
+}

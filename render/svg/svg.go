@@ -63,6 +63,7 @@ var palette = []struct {
 	{"analysis", colour{"#E69F00", "#8F5F00"}},
 	{layout.ClassWarning, colour{"#E69F00", "#8F5F00"}},
 	{layout.ClassStall, colour{"#E69F00", "#8F5F00"}},
+	{layout.ClassFlowStall, colour{"#9467BD", "#6A3D9A"}},
 	{layout.ClassError, colour{"#D55E00", "#A84800"}},
 	{layout.ClassPhase, colour{"#24292F", "#24292F"}},
 	// HTTP/2 and HTTP/3 streams, layout.StreamColours of them: Paul
@@ -113,6 +114,7 @@ func style() string {
 		`.mk{stroke:#FFFFFF;stroke-width:1}`,
 		`.mk path{stroke-width:2.4}`,
 		`.b-stall{fill:#E69F00;fill-opacity:0.13}`,
+		`.b-flow-stall{fill:#9467BD;fill-opacity:0.12}`,
 		`.b-bulk{fill:#0072B2;fill-opacity:0.06;stroke:#0072B2;stroke-opacity:0.25;stroke-dasharray:2 3}`,
 		`.ev line.bulk{stroke-width:4}`,
 		`.b-idle{fill:#F6F8FA;stroke:#D0D7DE;stroke-dasharray:3 3}`,
