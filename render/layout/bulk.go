@@ -276,7 +276,7 @@ func (s *seq) bulkBands() {
 		}
 		s.d.Bands = append(s.d.Bands, Band{
 			Box:   Rect{X: s.clientX, Y: round(top), W: round(s.serverX - s.clientX), H: round(bottom - top)},
-			Class: ClassBulk, Tip: strings.Join(tips, "\n\n"),
+			Class: ClassBulk, Tip: strings.Join(tips, "\n\n"), At: s.at(r.t),
 		})
 		i = j
 	}

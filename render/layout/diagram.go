@@ -157,6 +157,9 @@ type Band struct {
 	// Label is empty for stall bands, whose note sits beside a lifeline.
 	Label Text   `json:"label"`
 	Tip   string `json:"tip"`
+	// At is when the element appears in an animated diagram: milliseconds
+	// since the connection's first packet (0 for elements always shown).
+	At float64 `json:"at,omitempty"`
 }
 
 // Bracket is a vertical bracket from Y1 to Y2 at X, with end ticks
@@ -196,6 +199,9 @@ type Arrow struct {
 	// Hit is the area that shows the tooltip.
 	Hit Rect   `json:"hit"`
 	Tip string `json:"tip"`
+	// At is when the element appears in an animated diagram: milliseconds
+	// since the connection's first packet (0 for elements always shown).
+	At float64 `json:"at,omitempty"`
 }
 
 // Shape is a marker's shape. Shapes repeat what the colour says, for
@@ -221,6 +227,9 @@ type Marker struct {
 	Shape Shape   `json:"shape"`
 	Class string  `json:"class"`
 	Tip   string  `json:"tip"`
+	// At is when the element appears in an animated diagram: milliseconds
+	// since the connection's first packet (0 for elements always shown).
+	At float64 `json:"at,omitempty"`
 }
 
 // Note is a text beside a lifeline, or across the lifelines when Box is
@@ -230,6 +239,9 @@ type Note struct {
 	Box   *Rect  `json:"box,omitempty"`
 	Class string `json:"class"`
 	Tip   string `json:"tip"`
+	// At is when the element appears in an animated diagram: milliseconds
+	// since the connection's first packet (0 for elements always shown).
+	At float64 `json:"at,omitempty"`
 }
 
 // Footer is the summary grid under the lifelines.

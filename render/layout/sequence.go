@@ -611,6 +611,7 @@ func (s *seq) draw() {
 	labelRoom := s.span - 2*labelPadX
 	for i, r := range s.rows {
 		y := r.y
+		nA, nM, nN := len(d.Arrows), len(d.Markers), len(d.Notes)
 		// Axis: a tick and label for each new time, a frame label for
 		// each new packet.
 		if tl := s.timeLabel(r.t); tl != lastTime {
@@ -660,7 +661,7 @@ func (s *seq) draw() {
 			}
 			d.Bands = append(d.Bands, Band{
 				Box:   Rect{X: s.clientX, Y: round(y1), W: round(s.serverX - s.clientX), H: round(y - y1)},
-				Class: class, Tip: tip,
+				Class: class, Tip: tip, At: s.at(stallStart(e)),
 			})
 		}
 		if r.center != nil {
@@ -675,9 +676,26 @@ func (s *seq) draw() {
 				Class: centerClass(e), Tip: s.tip(e),
 			})
 		}
+		at := s.at(r.t)
+		for k := nA; k < len(d.Arrows); k++ {
+			d.Arrows[k].At = at
+		}
+		for k := nM; k < len(d.Markers); k++ {
+			d.Markers[k].At = at
+		}
+		for k := nN; k < len(d.Notes); k++ {
+			d.Notes[k].At = at
+		}
 	}
 	s.bulkBands()
 	s.phaseBrackets()
+}
+
+// at is t in milliseconds since the connection's first packet, to the
+// microsecond, never negative: when an element appears in an animated
+// diagram.
+func (s *seq) at(t time.Time) float64 {
+	return max(0, math.Round(float64(t.Sub(s.conn.FirstTS))/float64(time.Microsecond))/1000)
 }
 
 // sideNote writes row i's note on side sd.

@@ -28,6 +28,9 @@ import (
 type DirWriter struct {
 	// Layout holds the layout options. Set it before the first Event.
 	Layout layout.Options
+	// SVG holds the output options (Options.Animate). Set it before the
+	// first Event.
+	SVG Options
 
 	dir   string
 	made  bool
@@ -156,7 +159,7 @@ func (w *DirWriter) write(p *pending, summary *timeline.Event) error {
 		return errors.New("svg: " + err.Error())
 	}
 	bw := bufio.NewWriter(f)
-	err = Write(bw, d)
+	err = WriteOptions(bw, d, w.SVG)
 	if err == nil {
 		err = bw.Flush()
 	}

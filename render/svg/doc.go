@@ -15,7 +15,18 @@
 // event's frame, time and Info fields, and the diagram has a legend, a
 // light background, system sans-serif and monospace font stacks, and a
 // colour per layer from a colour-blind-safe palette (Okabe–Ito, then Paul
-// Tol), with marker shapes that repeat what the colours say.
+// Tol), with marker shapes that repeat what the colours say. HTTP/2 and
+// HTTP/3 streams have colours of their own, listed in the legend; labels
+// still say stream=N.
+//
+// # Animation
+//
+// WriteOptions with Options.Animate (DirWriter.SVG for files) fades each
+// arrow, marker, note and stall or bulk band in at its time since the
+// connection's first packet, divided by Options.Speed: one CSS animation
+// delay per element, no script, deterministic. Viewers without CSS
+// animation (rsvg-convert, image previews) and browsers asked to reduce
+// motion show the finished diagram.
 //
 // # Escaping
 //

@@ -2,6 +2,7 @@ package svg
 
 import (
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -147,12 +148,39 @@ func known(class string) bool {
 	return false
 }
 
+// Options are the choices of an SVG document beyond its Diagram. The
+// zero value writes a still picture.
+type Options struct {
+	// Animate makes each arrow, marker, note and stall or bulk band fade
+	// in at its time (layout's At: milliseconds since the connection's
+	// first packet), with a CSS animation per element and no script.
+	// Viewers without CSS animations show the whole diagram; so do
+	// browsers set to reduce motion.
+	Animate bool
+	// Speed divides the animation's times: 1 (or ≤ 0) plays in real
+	// time, 10 ten times faster, 0.1 ten times slower.
+	Speed float64
+}
+
+// fadeIn is how long an animated element takes to appear.
+const fadeIn = "0.25s"
+
 // Write serializes d as a standalone SVG document. It makes no layout
 // decision: every position and string comes from d. Strings are escaped,
 // so a Diagram built from hostile input yields a well-formed document
 // whose text stays text. The output is deterministic.
-func Write(w io.Writer, d *layout.Diagram) error {
+func Write(w io.Writer, d *layout.Diagram) error { return WriteOptions(w, d, Options{}) }
+
+// WriteOptions is Write with options: with Options.Animate, an animated
+// diagram.
+func WriteOptions(w io.Writer, d *layout.Diagram, o Options) error {
 	x := newWriter(w)
+	if o.Animate {
+		x.speed = o.Speed
+		if x.speed <= 0 {
+			x.speed = 1
+		}
+	}
 	x.raw(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	x.raw(`<svg xmlns="http://www.w3.org/2000/svg" version="1.1"`)
 	x.numAttr("width", d.Width)
@@ -170,6 +198,10 @@ func Write(w io.Writer, d *layout.Diagram) error {
 	x.raw("</desc>\n")
 	x.raw("<style>")
 	x.raw(style())
+	if x.speed > 0 {
+		x.raw("@keyframes wt-in{from{opacity:0}to{opacity:1}}\n" +
+			"@media (prefers-reduced-motion:reduce){g{animation:none!important}}\n")
+	}
 	x.raw("</style>\n")
 	x.raw(`<defs><pattern id="hatch" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">` +
 		`<rect width="8" height="8" fill="#F6F8FA"/><line x1="0" y1="0" x2="0" y2="8" stroke="#C9D1D9" stroke-width="3"/></pattern></defs>` + "\n")
@@ -307,8 +339,21 @@ func (x *writer) points(ps ...layout.Point) {
 	x.raw(`"`)
 }
 
+// appear writes the style attribute that fades an element in at its
+// time, when animating.
+func (x *writer) appear(at float64) {
+	if x.speed <= 0 || at <= 0 {
+		return
+	}
+	x.raw(` style="animation:wt-in ` + fadeIn + ` ease-out `)
+	x.num(math.Round(at/x.speed*1000) / 1000)
+	x.raw(`ms both"`)
+}
+
 func (x *writer) band(b layout.Band) {
-	x.raw(`<g class="band-g">`)
+	x.raw(`<g class="band-g"`)
+	x.appear(b.At)
+	x.raw(">")
 	x.title(b.Tip)
 	x.raw("<rect")
 	x.numAttr("x", b.Box.X)
@@ -366,7 +411,9 @@ func (x *writer) arrow(a layout.Arrow) {
 	x.classAttr("ev", a.Class, a.Type)
 	x.raw(` id="`)
 	x.name(a.ID)
-	x.raw(`">`)
+	x.raw(`"`)
+	x.appear(a.At)
+	x.raw(">")
 	x.title(a.Tip)
 	x.rect(a.Hit, "hit", 0)
 	cls := ""
@@ -435,7 +482,9 @@ func (x *writer) marker(m layout.Marker) {
 	x.classAttr("mk", m.Class, m.Type)
 	x.raw(` id="`)
 	x.name(m.ID)
-	x.raw(`">`)
+	x.raw(`"`)
+	x.appear(m.At)
+	x.raw(">")
 	x.title(m.Tip)
 	x.shape(m.Shape, m.X, m.Y, m.R)
 	x.raw("</g>\n")
@@ -444,6 +493,7 @@ func (x *writer) marker(m layout.Marker) {
 func (x *writer) note(n layout.Note) {
 	x.raw("<g")
 	x.classAttr("nt", n.Class, "")
+	x.appear(n.At)
 	x.raw(">")
 	x.title(n.Tip)
 	if n.Box != nil {

@@ -14,6 +14,8 @@ import (
 type writer struct {
 	w   *bufio.Writer
 	err error
+	// speed divides animation times; 0 writes a still picture.
+	speed float64
 }
 
 func newWriter(w io.Writer) *writer { return &writer{w: bufio.NewWriter(w)} }
