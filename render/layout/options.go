@@ -12,6 +12,10 @@ type Options struct {
 	// IdleBreak is the shortest gap between two rows that is cut out of
 	// the time axis and marked "… N s idle …" (DefaultIdleBreak if ≤ 0).
 	IdleBreak time.Duration
+	// Slope tilts each arrow by its one-way time as seen from the
+	// capture point: halves of the TCP handshake's two legs. Connections
+	// without a TCP handshake stay horizontal, and so do folded bulk runs.
+	Slope bool
 	// Omitted describes events the caller dropped before calling
 	// Sequence, to bound its own memory; nil if none. They are drawn as
 	// part of an omitted band.

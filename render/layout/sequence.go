@@ -121,6 +121,11 @@ type seq struct {
 	// order of streamOrder, the streams by first appearance.
 	streamIdx   map[int64]int
 	streamOrder []int64
+
+	// sloped arrows (Options.Slope): the one-way delays from the capture
+	// point to each end.
+	sloped             bool
+	toClient, toServer time.Duration
 }
 
 // Sequence lays out one connection's events as a sequence diagram: the
@@ -140,6 +145,9 @@ func Sequence(conn *timeline.Conn, events []timeline.Event, opts Options) *Diagr
 	s.columns()
 	s.header()
 	s.place()
+	if opts.Slope {
+		s.toClient, s.toServer, s.sloped = s.oneWay()
+	}
 	s.draw()
 	s.footer()
 	s.legend()
@@ -628,7 +636,11 @@ func (s *seq) draw() {
 		id := strconv.Itoa(i + 1)
 		from, to, fromOut := s.sides(r.dir)
 		if len(r.arrows) > 0 {
-			d.Arrows = append(d.Arrows, s.arrow(i, r, id, from, to, labelRoom))
+			a := s.arrow(i, r, id, from, to, labelRoom)
+			if s.sloped {
+				s.slope(&a, r.t, r.dir, from, to)
+			}
+			d.Arrows = append(d.Arrows, a)
 		}
 		if r.bulk != nil {
 			d.Arrows = append(d.Arrows, s.bulkArrow(i, r, id, from, to, labelRoom))

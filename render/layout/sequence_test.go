@@ -3,6 +3,7 @@ package layout_test
 import (
 	"encoding/json"
 	"flag"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -401,5 +402,34 @@ func TestStallNotes(t *testing.T) {
 	d = layout.Sequence(c.Conn, []timeline.Event{{Event: e, Conn: c.Conn}}, layout.Options{})
 	if got := notes(d, layout.ClassStall); strings.Join(got, "|") != "HOL stall 5 ms|lost seq=1 len=1448|victims: streams 1, 3|culprits: stream 5" {
 		t.Errorf("HOL stall notes %q; want the lost bytes, victims and culprits", got)
+	}
+}
+
+// TestSlope checks that Options.Slope tilts arrows by the one-way times
+// the TCP handshake gives (halves of its legs), downward from sender to
+// receiver, and leaves connections without a handshake horizontal.
+func TestSlope(t *testing.T) {
+	c := layouttest.Loss() // legs 48.2 ms and 0.15 ms: captured at the client
+	flat := layout.Sequence(c.Conn, c.Events, layout.Options{})
+	d := layout.Sequence(c.Conn, c.Events, layout.Options{Slope: true})
+	syn, synack := d.Arrows[0], d.Arrows[1]
+	if syn.Line.Y1 != flat.Arrows[0].Line.Y1 || syn.Head[0].Y <= syn.Line.Y1+20 {
+		t.Errorf("SYN from y %v to %v; want it to leave at its row (%v) and land well below", syn.Line.Y1, syn.Head[0].Y, flat.Arrows[0].Line.Y1)
+	}
+	if synack.Line.Y1 >= flat.Arrows[1].Line.Y1 || synack.Head[0].Y < flat.Arrows[1].Line.Y1 || synack.Head[0].Y > flat.Arrows[2].Line.Y1 {
+		t.Errorf("SYN-ACK from y %v to %v; want it to start above its row %v and reach the client before the next row %v",
+			synack.Line.Y1, synack.Head[0].Y, flat.Arrows[1].Line.Y1, flat.Arrows[2].Line.Y1)
+	}
+	for _, a := range d.Arrows {
+		if a.Hit.Y > math.Min(a.Line.Y1, a.Head[0].Y) || a.Hit.Y+a.Hit.H < math.Max(a.Line.Y1, a.Head[0].Y) {
+			t.Errorf("arrow %s: hit area %+v misses its line", a.ID, a.Hit)
+		}
+	}
+	c = layouttest.Midstream()
+	d = layout.Sequence(c.Conn, c.Events, layout.Options{Slope: true})
+	for _, a := range d.Arrows {
+		if a.Line.Y1 != a.Head[0].Y {
+			t.Errorf("midstream arrow %s sloped (%v → %v); want horizontal without a handshake", a.ID, a.Line.Y1, a.Head[0].Y)
+		}
 	}
 }
