@@ -76,7 +76,10 @@ type Builder struct {
 	dec  *netpkt.Decoder
 	pkt  netpkt.Packet
 	seg  tcpflow.Segment
-	ev   Event
+	// spare decodes the first segment of each TCP connection and stays
+	// here when the connection becomes an embryo (embryo.go).
+	spare *tcpflow.Conn
+	ev    Event
 
 	conns   map[flowKey]*conn
 	paths   map[*conn]*connPaths // migrated UDP connections' extra flows (paths.go)
@@ -163,6 +166,7 @@ func (b *Builder) Packet(p *capture.Packet) error {
 	switch pk.Proto {
 	case netpkt.ProtoTCP:
 		if c != nil {
+			c.hatch() // its TCP state, to tell
 			dir := c.dirOf(src)
 			if c.tcp.IsNewConnection(dir, &pk.TCP) {
 				b.finish(c, endReused)
@@ -173,8 +177,7 @@ func (b *Builder) Packet(p *capture.Packet) error {
 			c = b.newConn(key, pk, p)
 		}
 		b.touch(c, p)
-		c.tcpSegment(c.dirOf(src), p, pk)
-		if c.tcp.Done() {
+		if c.tcpSegment(c.dirOf(src), p, pk) {
 			// Finished: it lingers until CloseLinger passes without a
 			// packet, so the closing list stays in order of last
 			// activity.
@@ -189,7 +192,7 @@ func (b *Builder) Packet(p *capture.Packet) error {
 		}
 		b.touch(c, p)
 		c.udpDatagram(b.udpDir(c, src), p, pk)
-		if cl, ok := c.dgram.(decode.Closer); ok && cl.Closed() {
+		if cl, ok := c.datagramDecoder().(decode.Closer); ok && cl.Closed() {
 			// Closed: it lingers like a finished TCP connection.
 			b.closing.moveToBack(c, closingLink)
 		}
@@ -212,7 +215,7 @@ func (b *Builder) Advance(now time.Time) error {
 func (b *Builder) Close() error {
 	open := make([]*conn, 0, len(b.conns))
 	for k, c := range b.conns {
-		if k == c.key { // not a migrated connection's extra path
+		if k == c.key() { // not a migrated connection's extra path
 			open = append(open, c)
 		}
 	}
@@ -235,7 +238,7 @@ func (b *Builder) newConn(key flowKey, pk *netpkt.Packet, p *capture.Packet) *co
 	b.stats.Conns++
 	src := netip.AddrPortFrom(pk.Src, pk.SrcPort)
 	dst := netip.AddrPortFrom(pk.Dst, pk.DstPort)
-	c := &conn{b: b, key: key}
+	c := &conn{b: b}
 	c.info = Conn{ID: b.nextID, FirstTS: p.TS, FirstFrame: p.Frame}
 	client, server, midstream := src, dst, false
 	switch pk.Proto {
@@ -252,7 +255,6 @@ func (b *Builder) newConn(key flowKey, pk *netpkt.Packet, p *capture.Packet) *co
 				client, server = dst, src
 			}
 		}
-		c.tcp = tcpflow.New(tcpflow.Options{Limits: b.opts.TCPLimits, Segments: b.opts.Segments}, c)
 	case netpkt.ProtoUDP:
 		c.info.Transport = UDP
 		if guessServer(src.Port(), dst.Port()) && src.Port() < 1024 {
@@ -352,7 +354,7 @@ func (b *Builder) finish(c *conn, why endReason) {
 	}
 	c.finished = true
 	c.end(why)
-	delete(b.conns, c.key)
+	delete(b.conns, c.key())
 	b.dropPaths(c)
 	b.idleList(c).remove(c, idleLink)
 	b.closing.remove(c, closingLink)

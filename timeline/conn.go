@@ -35,40 +35,56 @@ const (
 	appFailed
 )
 
-// conn is everything wiretrace keeps about one connection.
+// conn is everything wiretrace keeps about one connection. It is kept
+// small: a scan or a SYN flood fills the table with connections that see
+// one packet each, so what only connections carrying data need lives in
+// x (allocated at their first stream bytes, gap or decoder), and a TCP
+// connection that has seen a single segment without payload keeps that
+// segment instead of its tcpflow state (see embryo.go).
 type conn struct {
 	b    *Builder
-	key  flowKey
 	info Conn
 
-	tcp *tcpflow.Conn
+	tcp *tcpflow.Conn // nil while embryo
+	// first is the only segment of an embryo connection, sent in
+	// direction firstDir.
+	first    firstSeg
+	firstDir decode.Dir
+	embryo   bool
 
-	app       decode.StreamDecoder
-	dgram     decode.DatagramDecoder // UDP flows: app stays nil
-	dgSniffed bool                   // the first datagram was sniffed
-	appName   string
+	dgSniffed bool // the first datagram was sniffed
 	appState  appState
-	sniffBuf  [2][]byte
-	sniffHeld []heldChunk
-	// sniffHeldLen is the bytes in sniffHeld (at most decode.MaxSniffHold).
-	sniffHeldLen int
+	finished  bool
+
+	// Round trips before the client's first application byte.
+	spoke      bool // the client sent a request and waits for a reply
+	dataSeen   bool
+	waits      int32
+	dataRounds int32
 
 	lastTS    time.Time
 	lastFrame int64
 
 	idleLink, closingLink link
-	finished              bool
 
 	packets [2]uint64
 	bytes   [2]uint64
 
-	// Round trips before the client's first application byte.
-	spoke      bool // the client sent a request and waits for a reply
-	waits      int
-	dataSeen   bool
-	dataRounds int
-
 	phase phaseTracker
+
+	x *connExtra
+}
+
+// connExtra is the state of a connection that carries stream bytes or
+// datagrams for a decoder.
+type connExtra struct {
+	app       decode.StreamDecoder
+	dgram     decode.DatagramDecoder // UDP flows: app stays nil
+	appName   string
+	sniffBuf  [2][]byte
+	sniffHeld []heldChunk
+	// sniffHeldLen is the bytes in sniffHeld (at most decode.MaxSniffHold).
+	sniffHeldLen int
 
 	// holTotal and flowControl total the connection's head-of-line and
 	// flow-control stalls for its summary.
@@ -86,6 +102,24 @@ type conn struct {
 	stalls     []stall
 	scratch    []int64
 	holSides   [2]int
+}
+
+// more returns c.x, allocating it the first time.
+func (c *conn) more() *connExtra {
+	if c.x == nil {
+		c.x = &connExtra{}
+	}
+	return c.x
+}
+
+// key is the connection's key in the Builder's table (its first flow's,
+// for a UDP connection that moved).
+func (c *conn) key() flowKey {
+	proto := netpkt.ProtoTCP
+	if c.info.Transport == UDP {
+		proto = netpkt.ProtoUDP
+	}
+	return makeKey(proto, c.info.Client, c.info.Server)
 }
 
 type heldChunk struct {
@@ -124,13 +158,23 @@ func (c *conn) observe(e *decode.Event) {
 	}
 }
 
-func (c *conn) tcpSegment(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet) {
+// tcpSegment decodes a segment and reports whether the connection is
+// done (tcpflow.Conn.Done).
+func (c *conn) tcpSegment(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet) bool {
 	c.packets[dir.Index()]++
 	c.b.seg = tcpflow.Segment{Frame: p.Frame, TS: p.TS, TCP: &pk.TCP, Payload: pk.Payload, PayloadLen: pk.PayloadLen}
-	c.tcp.Segment(dir, &c.b.seg, c.emit)
-	if len(c.stalls) > 0 {
+	if c.tcp == nil && !c.embryo {
+		if done, ok := c.firstSegment(dir, &c.b.seg); ok {
+			return done // an embryo now
+		}
+	} else {
+		c.hatch()
+		c.tcp.Segment(dir, &c.b.seg, c.emit)
+	}
+	if c.x != nil && len(c.x.stalls) > 0 {
 		c.flushStalls()
 	}
+	return c.tcp.Done()
 }
 
 func (c *conn) udpDatagram(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet) {
@@ -139,12 +183,14 @@ func (c *conn) udpDatagram(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet)
 	if !c.dgSniffed && len(pk.Payload) > 0 {
 		c.dgSniffed = true
 		if s := c.b.opts.Datagrams.Sniff(dir, pk.Payload); s != nil {
-			c.dgram, c.appName, c.appState = s.New(), s.Name, appAttached
+			x := c.more()
+			x.dgram, x.appName, c.appState = s.New(), s.Name, appAttached
 		}
 	}
 	e := decode.NewEvent(p.Frame, p.TS, dir, decode.LayerUDP, decode.TypeDatagram)
 	e.Len = int64(pk.PayloadLen)
-	if c.dgram == nil {
+	dg := c.datagramDecoder()
+	if dg == nil {
 		// Without a decoder a datagram's payload is the application's:
 		// the client's first one ends the round-trip count at zero (UDP
 		// has no handshake). With one, its events say what is what.
@@ -158,16 +204,17 @@ func (c *conn) udpDatagram(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet)
 	} else {
 		c.note(&e)
 	}
-	if c.dgram != nil {
+	if dg != nil {
 		at := decode.Position{Frame: p.Frame, TS: p.TS}
 		// The payload may be cut by the snap length: the decoder gets
 		// what was captured.
-		c.guard(at, func() error { return c.dgram.Datagram(dir, pk.Payload, at, c.emit) })
+		c.guard(at, func() error { return dg.Datagram(dir, pk.Payload, at, c.emit) })
 	}
 }
 
 // Data receives reassembled TCP bytes (tcpflow.Handler).
 func (c *conn) Data(dir decode.Dir, ch *tcpflow.Chunk) {
+	c.more()
 	c.bytes[dir.Index()] += uint64(len(ch.Data))
 	at := decode.Position{Frame: ch.Frame, TS: ch.TS}
 	if ch.Held {
@@ -186,31 +233,31 @@ func (c *conn) streamData(dir decode.Dir, data []byte, at decode.Position) {
 			return
 		}
 		i := dir.Index()
-		room := decode.SniffBytes - len(c.sniffBuf[i])
-		c.sniffBuf[i] = append(c.sniffBuf[i], data[:min(room, len(data))]...)
-		verdict, s := reg.Sniff(dir, c.sniffBuf[i])
+		room := decode.SniffBytes - len(c.x.sniffBuf[i])
+		c.x.sniffBuf[i] = append(c.x.sniffBuf[i], data[:min(room, len(data))]...)
+		verdict, s := reg.Sniff(dir, c.x.sniffBuf[i])
 		switch {
 		case verdict == decode.Match:
-			c.app, c.appName, c.appState = s.New(), s.Name, appAttached
+			c.x.app, c.x.appName, c.appState = s.New(), s.Name, appAttached
 			c.setUnits(s.Name)
-			held := c.sniffHeld
-			c.sniffHeld, c.sniffHeldLen, c.sniffBuf = nil, 0, [2][]byte{}
+			held := c.x.sniffHeld
+			c.x.sniffHeld, c.x.sniffHeldLen, c.x.sniffBuf = nil, 0, [2][]byte{}
 			for _, h := range held {
 				c.appData(h.dir, h.data, h.at)
 			}
 			c.appData(dir, data, at)
-		case verdict == decode.NeedMore && c.sniffHeldLen+len(data) <= decode.MaxSniffHold &&
-			(len(c.sniffBuf[0]) < decode.SniffBytes || len(c.sniffBuf[1]) < decode.SniffBytes):
+		case verdict == decode.NeedMore && c.x.sniffHeldLen+len(data) <= decode.MaxSniffHold &&
+			(len(c.x.sniffBuf[0]) < decode.SniffBytes || len(c.x.sniffBuf[1]) < decode.SniffBytes):
 			// Undecided: a server may speak first (an HTTP/2 server's
 			// SETTINGS) and the client's bytes decide.
-			c.sniffHeld = append(c.sniffHeld, heldChunk{dir, append([]byte(nil), data...), at})
-			c.sniffHeldLen += len(data)
+			c.x.sniffHeld = append(c.x.sniffHeld, heldChunk{dir, append([]byte(nil), data...), at})
+			c.x.sniffHeldLen += len(data)
 		default:
 			c.appState = appRaw
-			for _, h := range c.sniffHeld {
+			for _, h := range c.x.sniffHeld {
 				c.rawData(h.dir, h.data, h.at)
 			}
-			c.sniffHeld, c.sniffHeldLen, c.sniffBuf = nil, 0, [2][]byte{}
+			c.x.sniffHeld, c.x.sniffHeldLen, c.x.sniffBuf = nil, 0, [2][]byte{}
 			c.rawData(dir, data, at)
 		}
 	case appAttached:
@@ -243,9 +290,9 @@ func (c *conn) note(e *decode.Event) {
 	if e.Layer == decode.LayerAnalysis {
 		switch e.Type {
 		case typeHOLStall:
-			c.holTotal.add(e)
+			c.more().holTotal.add(e)
 		case typeFlowControlStall:
-			c.flowControl.add(e)
+			c.more().flowControl.add(e)
 		}
 	}
 }
@@ -288,6 +335,14 @@ func (s *stallTotals) add(e *decode.Event) {
 	}
 }
 
+// datagramDecoder returns the decoder attached to a UDP flow, or nil.
+func (c *conn) datagramDecoder() decode.DatagramDecoder {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.dgram
+}
+
 // appData feeds the attached decoder, disabling it if it fails or panics.
 func (c *conn) appData(dir decode.Dir, data []byte, at decode.Position) { c.feed(dir, data, at) }
 
@@ -302,7 +357,7 @@ func (c *conn) guard(at decode.Position, call func() error) {
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
-				err = fmt.Errorf("%s: internal error: %v", c.appName, r)
+				err = fmt.Errorf("%s: internal error: %v", c.x.appName, r)
 			}
 		}()
 		err = call()
@@ -312,7 +367,7 @@ func (c *conn) guard(at decode.Position, call func() error) {
 	}
 	c.appState = appFailed
 	e := decode.NewEvent(at.Frame, at.TS, decode.DirNone, decode.LayerConn, decode.TypeDecodeError)
-	e.Info = decode.Info{decode.String("decoder", c.appName), decode.String("error", err.Error())}
+	e.Info = decode.Info{decode.String("decoder", c.x.appName), decode.String("error", err.Error())}
 	c.emit(e)
 }
 
@@ -323,21 +378,22 @@ func (c *conn) GapFilled(dir decode.Dir, g *tcpflow.Gap) {
 	if g.Blocked == 0 {
 		return
 	}
-	c.stalls = append(c.stalls, stall{dir: dir, gap: *g})
+	x := c.more()
+	x.stalls = append(x.stalls, stall{dir: dir, gap: *g})
 }
 
 // Skip tells the decoder that bytes will never arrive (tcpflow.Handler).
 func (c *conn) Skip(dir decode.Dir, s *tcpflow.Skip) {
 	at := decode.Position{Frame: s.Frame, TS: s.TS}
-	c.hol[dir.Index()].lose(s.Len)
+	c.more().hol[dir.Index()].lose(s.Len)
 	switch c.appState {
 	case appAttached:
-		c.guard(at, func() error { c.app.Skip(dir, s.Len, at, c.emit); return nil })
+		c.guard(at, func() error { c.x.app.Skip(dir, s.Len, at, c.emit); return nil })
 	case appSniffing:
 		if c.b.opts.Registry.Len() > 0 {
 			// A hole before the protocol was recognised: give up on it.
 			c.appState = appRaw
-			c.sniffHeld, c.sniffHeldLen, c.sniffBuf = nil, 0, [2][]byte{}
+			c.x.sniffHeld, c.x.sniffHeldLen, c.x.sniffBuf = nil, 0, [2][]byte{}
 		}
 	}
 }
@@ -345,15 +401,20 @@ func (c *conn) Skip(dir decode.Dir, s *tcpflow.Skip) {
 // end flushes the connection's decoders and emits its summary.
 func (c *conn) end(why endReason) {
 	at := decode.Position{Frame: c.lastFrame, TS: c.lastTS}
+	if c.embryo {
+		// Its TCP state for the summary, in the spare, given back after.
+		c.hatch()
+		defer func() { c.b.spare, c.tcp = c.tcp, nil }()
+	}
 	if c.tcp != nil {
 		c.tcp.End(c.lastFrame, c.lastTS)
 		c.flushStalls()
 	}
-	if c.appState == appAttached {
-		if c.dgram != nil {
-			c.guard(at, func() error { c.dgram.End(at, c.emit); return nil })
+	if c.appState == appAttached { // c.x is set
+		if c.x.dgram != nil {
+			c.guard(at, func() error { c.x.dgram.End(at, c.emit); return nil })
 		} else {
-			c.guard(at, func() error { c.app.End(at, c.emit); return nil })
+			c.guard(at, func() error { c.x.app.End(at, c.emit); return nil })
 		}
 	}
 	for _, ph := range c.phase.phases(c.info.Midstream) {
@@ -372,6 +433,10 @@ func (c *conn) summary(why endReason) decode.Event {
 			c.bytes[i] = c.tcp.Stats(decode.Dir(i + 1)).StreamBytes
 		}
 	}
+	x := c.x
+	if x == nil {
+		x = new(connExtra) // no stalls, no decoder
+	}
 	info := make(decode.Info, 0, 20)
 	info = append(info, decode.String("handshake", handshake))
 	if c.tcp != nil {
@@ -386,12 +451,12 @@ func (c *conn) summary(why endReason) decode.Event {
 		decode.String("tls_version", ""),
 		decode.String("sni", ""),
 		decode.String("alpn", ""),
-		decode.Int("hol_stalls", int64(c.holTotal.n)),
-		decode.Millis("hol_stall_ms", c.holTotal.time),
+		decode.Int("hol_stalls", int64(x.holTotal.n)),
+		decode.Millis("hol_stall_ms", x.holTotal.time),
 	)
-	if c.flowControl.n > 0 {
-		info = append(info, decode.Int("flow_control_stalls", int64(c.flowControl.n)),
-			decode.Millis("flow_control_stall_ms", c.flowControl.time))
+	if x.flowControl.n > 0 {
+		info = append(info, decode.Int("flow_control_stalls", int64(x.flowControl.n)),
+			decode.Millis("flow_control_stall_ms", x.flowControl.time))
 	}
 	if p := c.capturePoint(); p != "" {
 		info = append(info, decode.String("capture_point", p))
@@ -414,12 +479,12 @@ func (c *conn) summary(why endReason) decode.Event {
 		}
 	}
 	info = append(info, decode.String("ended", endNames[why]))
-	if c.appName != "" {
-		info = append(info, decode.String("protocol", c.appName))
+	if x.appName != "" {
+		info = append(info, decode.String("protocol", x.appName))
 	}
-	var dec any = c.app
-	if c.dgram != nil {
-		dec = c.dgram
+	var dec any = x.app
+	if x.dgram != nil {
+		dec = x.dgram
 	}
 	if sum, ok := dec.(decode.Summarizer); ok && c.appState == appAttached {
 		// Guarded like every call into a decoder: a panic here becomes a

@@ -211,8 +211,9 @@ func (d *holDir) culprits(dst []int64, from, to uint64) []int64 {
 // setUnits chooses how the directions' bytes divide into units once the
 // decoder named name attached.
 func (c *conn) setUnits(name string) {
-	for i := range c.hol {
-		d := &c.hol[i]
+	x := c.more()
+	for i := range x.hol {
+		d := &x.hol[i]
 		d.stream = decode.NoValue
 		switch name {
 		case "tls":
@@ -229,16 +230,16 @@ func (c *conn) setUnits(name string) {
 // feed hands data to the attached decoder one unit end at a time, noting
 // which unit each call completes.
 func (c *conn) feed(dir decode.Dir, data []byte, at decode.Position) {
-	d := &c.hol[dir.Index()]
-	if c.emitFn == nil {
-		c.emitFn = c.emit // one method value, not one per call
+	d := &c.x.hol[dir.Index()]
+	if c.x.emitFn == nil {
+		c.x.emitFn = c.emit // one method value, not one per call
 	}
 	for len(data) > 0 && c.appState == appAttached {
 		n, ended := d.span(data)
 		piece := data[:n]
-		c.feeding, c.feedFrom, c.feedUnit = dir, d.off, unitRec{start: d.start, end: d.off + uint64(n)}
-		c.guard(at, func() error { return c.app.Data(dir, piece, at, c.emitFn) })
-		c.feeding = decode.DirNone
+		c.x.feeding, c.x.feedFrom, c.x.feedUnit = dir, d.off, unitRec{start: d.start, end: d.off + uint64(n)}
+		c.guard(at, func() error { return c.x.app.Data(dir, piece, at, c.x.emitFn) })
+		c.x.feeding = decode.DirNone
 		d.advance(n, ended)
 		data = data[n:]
 	}
@@ -246,18 +247,18 @@ func (c *conn) feed(dir decode.Dir, data []byte, at decode.Position) {
 
 // noteStream remembers the unit being fed when an event names a stream.
 func (c *conn) noteStream(e *decode.Event) {
-	if c.feeding == decode.DirNone || e.Stream <= 0 || e.Layer == decode.LayerAnalysis ||
-		e.Layer == decode.LayerConn || (e.Dir != c.feeding && e.Dir != decode.DirNone) {
+	if c.x == nil || c.x.feeding == decode.DirNone || e.Stream <= 0 || e.Layer == decode.LayerAnalysis ||
+		e.Layer == decode.LayerConn || (e.Dir != c.x.feeding && e.Dir != decode.DirNone) {
 		return
 	}
-	c.hasStreams = true
-	d := &c.hol[c.feeding.Index()]
-	u := c.feedUnit
+	c.x.hasStreams = true
+	d := &c.x.hol[c.x.feeding.Index()]
+	u := c.x.feedUnit
 	u.stream = e.Stream
 	if (d.kind == unitsEvents || d.broken) && d.marked && d.lastStream != e.Stream {
 		// Without framing, a second stream's event in one call began
 		// after the first one's unit ended, within this call's bytes.
-		u.start = c.feedFrom
+		u.start = c.x.feedFrom
 	}
 	d.lastStream = e.Stream
 	d.remember(u)
@@ -272,24 +273,27 @@ type stall struct {
 // flushStalls emits the hol-stall events of the gaps filled by the last
 // segment, now that the bytes held behind them were decoded.
 func (c *conn) flushStalls() {
-	for i := range c.stalls {
-		c.emitStall(&c.stalls[i])
+	if c.x == nil {
+		return
 	}
-	c.stalls = c.stalls[:0]
+	for i := range c.x.stalls {
+		c.emitStall(&c.x.stalls[i])
+	}
+	c.x.stalls = c.x.stalls[:0]
 }
 
 func (c *conn) emitStall(s *stall) {
 	g := &s.gap
-	d := &c.hol[s.dir.Index()]
+	d := &c.x.hol[s.dir.Index()]
 	gapEnd := g.Offset + g.Len
 	point, side := "receiver", s.dir == decode.S2C // the receiver of s2c is the client
 	if g.Downstream {
 		point, side = "sender", s.dir == decode.C2S
 	}
 	if side {
-		c.holSides[0]++
+		c.x.holSides[0]++
 	} else {
-		c.holSides[1]++
+		c.x.holSides[1]++
 	}
 	e := decode.NewEvent(g.FilledFrame, g.Filled, s.dir, decode.LayerAnalysis, typeHOLStall)
 	e.Len = int64(g.Blocked)
@@ -304,11 +308,11 @@ func (c *conn) emitStall(s *stall) {
 		decode.Uint("gap_len", g.Len),
 		decode.Uint("blocked_bytes", g.Blocked),
 	)
-	if c.hasStreams {
-		c.scratch = d.victims(c.scratch[:0], gapEnd, gapEnd+g.Blocked)
-		info = append(info, decode.Strings("streams", streamList(c.scratch)))
-		c.scratch = d.culprits(c.scratch[:0], g.Offset, gapEnd)
-		info = append(info, decode.Strings("culprit_streams", streamList(c.scratch)))
+	if c.x.hasStreams {
+		c.x.scratch = d.victims(c.x.scratch[:0], gapEnd, gapEnd+g.Blocked)
+		info = append(info, decode.Strings("streams", streamList(c.x.scratch)))
+		c.x.scratch = d.culprits(c.x.scratch[:0], g.Offset, gapEnd)
+		info = append(info, decode.Strings("culprit_streams", streamList(c.x.scratch)))
 	}
 	info = append(info, decode.String("capture_point", point))
 	e.Info = info
@@ -330,12 +334,15 @@ func streamList(ids []int64) []string {
 // the client (the sender of the client's lost data, the receiver of the
 // server's), near the server, or between them (stalls of both kinds).
 func (c *conn) capturePoint() string {
+	if c.x == nil {
+		return ""
+	}
 	switch {
-	case c.holSides[0] > 0 && c.holSides[1] > 0:
+	case c.x.holSides[0] > 0 && c.x.holSides[1] > 0:
 		return "middle"
-	case c.holSides[0] > 0:
+	case c.x.holSides[0] > 0:
 		return "client"
-	case c.holSides[1] > 0:
+	case c.x.holSides[1] > 0:
 		return "server"
 	}
 	return ""

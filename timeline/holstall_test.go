@@ -397,7 +397,7 @@ func TestUnitSpan(t *testing.T) {
 			if tt.c2s {
 				dir = decode.C2S
 			}
-			d := &c.hol[dir.Index()]
+			d := &c.more().hol[dir.Index()]
 			var got []string
 			for _, ch := range tt.chunks {
 				data := []byte(ch)

@@ -71,7 +71,7 @@ func (b *Builder) claimPath(key flowKey, src, dst netip.AddrPort, pk *netpkt.Pac
 	n := 0
 	for c := b.idle[UDP-1].tail; c != nil && n < maxPathScan; c = c.idleLink.prev {
 		n++
-		pc, ok := c.dgram.(decode.PathClaimer)
+		pc, ok := c.datagramDecoder().(decode.PathClaimer)
 		if !ok {
 			continue
 		}

@@ -187,9 +187,16 @@ func New(opts Options, h Handler) *Conn {
 	if opts.Limits.MaxBufferedSegments <= 0 {
 		opts.Limits.MaxBufferedSegments = d.MaxBufferedSegments
 	}
-	c := &Conn{opts: opts, handler: h}
-	c.half[0].wscale, c.half[1].wscale = -1, -1
+	c := &Conn{opts: opts}
+	c.Reset(h)
 	return c
+}
+
+// Reset makes c a new connection with the same options, handing its
+// bytes to h, so that a caller can reuse a Conn.
+func (c *Conn) Reset(h Handler) {
+	*c = Conn{opts: c.opts, handler: h}
+	c.half[0].wscale, c.half[1].wscale = -1, -1
 }
 
 // SetHandler replaces the handler that receives reassembled bytes.
