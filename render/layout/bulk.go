@@ -41,6 +41,7 @@ type bulkRun struct {
 	moreStreams           int
 	bytes                 int64
 	rep                   *decode.Event // the first event named, for the colour
+	firstCarrier          *decode.Event
 	dashed                bool
 	// end closes the whole run (both directions): the band's time.
 	end time.Time
@@ -72,6 +73,19 @@ func count(ks []bulkKind, name string, n int64) []bulkKind {
 		ks[k].bytes += n
 	}
 	return ks
+}
+
+// settle names the carrying records and packets themselves when they
+// carried nothing decoded in this run (the TLS records of a connection
+// without keys, QUIC packets of stream data not yet reassembled), and
+// sums the bytes of what the label names.
+func (b *bulkRun) settle() {
+	if len(b.kinds) == 0 {
+		b.kinds, b.carriers, b.rep = b.carriers, nil, b.firstCarrier
+	}
+	for _, k := range b.kinds {
+		b.bytes += k.bytes
+	}
 }
 
 // bulkRow reports whether r holds only bulk arrows.
@@ -131,23 +145,23 @@ func (s *seq) fold(run []*row) []*row {
 		}
 		b.rows++
 		b.lastFrame, b.last = r.frame, r.t
-		for k, ev := range r.arrows {
+		for _, ev := range r.arrows {
 			e := &ev.Event
 			if f, ok := e.Info.Get("retransmission"); ok && f.Bool() {
 				b.dashed = true
 			}
 			name := clean(e.Layer.String(), maxLabelBytes) + " " + clean(string(e.Type), maxLabelBytes)
-			if k+1 < len(r.arrows) && Carries(e, &r.arrows[k+1].Event) {
+			if carrier(e) != decode.LayerUnknown {
 				b.carriers = count(b.carriers, name, e.Len)
+				if b.firstCarrier == nil {
+					b.firstCarrier = e
+				}
 				continue
 			}
 			if b.rep == nil {
 				b.rep = e
 			}
 			b.kinds = count(b.kinds, name, e.Len)
-			if e.Len > 0 {
-				b.bytes += e.Len
-			}
 			if id, ok := streamOf(e); ok && !slices.Contains(b.streams, id) {
 				if len(b.streams) < maxBulkStreams {
 					b.streams = append(b.streams, id)
@@ -155,6 +169,11 @@ func (s *seq) fold(run []*row) []*row {
 					b.moreStreams++
 				}
 			}
+		}
+	}
+	for _, b := range byDir {
+		if b != nil {
+			b.settle()
 		}
 	}
 	out := make([]*row, 0, len(order))

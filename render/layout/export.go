@@ -106,13 +106,24 @@ func Carries(c, next *decode.Event) bool {
 	if c.Frame != next.Frame || c.Dir != next.Dir {
 		return false
 	}
-	switch {
-	case c.Layer == decode.LayerTLS && c.Type == "ApplicationData":
+	switch carrier(c) {
+	case decode.LayerTLS:
 		return next.Layer == decode.LayerHTTP1 || next.Layer == decode.LayerHTTP2 || next.Layer == decode.LayerWS
-	case c.Layer == decode.LayerQUIC && c.Type == "1-RTT":
+	case decode.LayerQUIC:
 		return next.Layer == decode.LayerHTTP3 || next.Layer == decode.LayerTLS
 	}
 	return false
+}
+
+// carrier returns the layer of a decrypted TLS record or QUIC 1-RTT
+// packet, which may carry higher layers' events, or LayerUnknown.
+func carrier(e *decode.Event) decode.Layer {
+	switch {
+	case e.Layer == decode.LayerTLS && e.Type == "ApplicationData",
+		e.Layer == decode.LayerQUIC && e.Type == "1-RTT":
+		return e.Layer
+	}
+	return decode.LayerUnknown
 }
 
 // bulkTypes are the events of bulk transfer: segments and datagrams,

@@ -433,3 +433,33 @@ func TestSlope(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkCarriers checks that a folded run names the HTTP/2 DATA it
+// carried, not the TLS records around it, which its tooltip counts.
+func TestBulkCarriers(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	conn := &timeline.Conn{ID: 1, FirstTS: t0, FirstFrame: 1}
+	var events []timeline.Event
+	for i := range 10 {
+		ts := t0.Add(time.Duration(i) * time.Millisecond)
+		rec := decode.NewEvent(int64(i+1), ts, decode.S2C, decode.LayerTLS, "ApplicationData")
+		rec.Len = 1000
+		data := decode.NewEvent(int64(i+1), ts, decode.S2C, decode.LayerHTTP2, "DATA")
+		data.Stream, data.Len = 1+2*int64(i%2), 900
+		events = append(events, timeline.Event{Event: rec, Conn: conn}, timeline.Event{Event: data, Conn: conn})
+	}
+	d := layout.Sequence(conn, events, layout.Options{})
+	if len(d.Arrows) != 1 || !d.Arrows[0].Bulk {
+		t.Fatalf("%d arrows; want one folded run", len(d.Arrows))
+	}
+	a := d.Arrows[0]
+	if got := a.Labels[0].S; got != "http2 DATA ×10 on streams 1, 3 · 9.0 kB · 0–9 ms" {
+		t.Errorf("label %q", got)
+	}
+	if !strings.Contains(a.Tip, "carried in tls ApplicationData: 10, 10,000 B") {
+		t.Errorf("tooltip %q does not count the records", a.Tip)
+	}
+	if a.Class != "http2" {
+		t.Errorf("class %q; want the layer's for a run of several streams", a.Class)
+	}
+}

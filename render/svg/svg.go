@@ -68,14 +68,14 @@ var palette = []struct {
 	{layout.ClassError, colour{"#D55E00", "#A84800"}},
 	{layout.ClassPhase, colour{"#24292F", "#24292F"}},
 	// HTTP/2 and HTTP/3 streams, layout.StreamColours of them: Paul
-	// Tol's muted scheme, without its lightest sand, darkened for text;
-	// rose, the nearest to TLS's pink, comes late.
+	// Tol's muted scheme, without its light sand and cyan (QUIC's), and
+	// brown; darkened for text. Rose, the nearest to TLS's pink, comes late.
 	{layout.StreamClass(0), colour{"#332288", "#332288"}},
 	{layout.StreamClass(1), colour{"#44AA99", "#2A7A6C"}},
 	{layout.StreamClass(2), colour{"#999933", "#66661F"}},
 	{layout.StreamClass(3), colour{"#117733", "#117733"}},
 	{layout.StreamClass(4), colour{"#AA4499", "#863478"}},
-	{layout.StreamClass(5), colour{"#4BA6D6", "#1F6F9E"}},
+	{layout.StreamClass(5), colour{"#8C564B", "#8C564B"}},
 	{layout.StreamClass(6), colour{"#CC6677", "#A23F51"}},
 	{layout.StreamClass(7), colour{"#882255", "#882255"}},
 }
