@@ -36,7 +36,7 @@
 //
 // OpenLive (Linux only; pure Go, no libpcap) captures on one interface with
 // an AF_PACKET TPACKET_V3 ring. Next returns ErrNoPacket when nothing
-// arrived within LiveOptions.PollTimeout (50 ms by default), so the caller
+// arrived within LiveOptions.PollTimeout (20 ms by default), so the caller
 // can flush output and notice a signal; it never blocks longer. Capture
 // filters use tcpdump's syntax and are compiled to classic BPF by
 // CompileFilter and run in the kernel; packets taken in before the filter
