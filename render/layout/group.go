@@ -2,8 +2,10 @@ package layout
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wiretrace/wiretrace/decode"
 	"github.com/wiretrace/wiretrace/timeline"
@@ -19,7 +21,65 @@ const (
 	labelLineH = 14
 	// maxTipEvents bounds the events described in one arrow's tooltip.
 	maxTipEvents = 16
+	// flightGap is the longest pause between two packets of one
+	// direction whose events still make one flight, drawn as one arrow
+	// (a server's ServerHello … Finished, a client's burst of requests).
+	flightGap = time.Millisecond
+	// maxFlightEvents stops a flight from growing past what maxStack
+	// lines could show (records carrying frames count twice).
+	maxFlightEvents = 2 * maxStack
 )
+
+// flightRow reports whether r may join or start a flight: arrows only,
+// none of them TCP's (handshake, FIN and RST segments keep their own
+// arrows), no findings, stall or note.
+func flightRow(r *row) bool {
+	if len(r.arrows) == 0 || len(r.marks) > 0 || r.stall != nil || r.center != nil || r.bulk != nil {
+		return false
+	}
+	for _, ev := range r.arrows {
+		if ev.Layer == decode.LayerTCP {
+			return false
+		}
+	}
+	return true
+}
+
+// joinFlights merges consecutive rows of one direction, at most
+// flightGap apart, into one row when their labels fit in one stack
+// without "+N more". A flight never runs on past a phase's end or start
+// (the TLS handshake's last record stays apart from the first request).
+func (s *seq) joinFlights() {
+	bounds := map[int64]bool{}
+	for _, p := range s.phases {
+		bounds[p.e.Frame] = true
+		if f, ok := p.e.Info.Get("start_frame"); ok && (f.Kind == decode.KindInt || f.Kind == decode.KindUint) {
+			bounds[f.Int] = true
+		}
+	}
+	out := s.rows[:0:0]
+	for _, r := range s.rows {
+		if n := len(out); n > 0 {
+			p := out[n-1]
+			dt := r.t.Sub(p.tMono)
+			last := max(p.frame, p.lastFrame)
+			if flightRow(p) && flightRow(r) && r.gap == nil && p.dir == r.dir && dt >= 0 && dt <= flightGap && !bounds[last] &&
+				len(p.arrows)+len(r.arrows) <= maxFlightEvents {
+				joined := append(slices.Clip(p.arrows), r.arrows...)
+				if lines := stackLabels(joined); lines[len(lines)-1].e != nil {
+					p.arrows = joined
+					p.lastFrame = r.frame
+					if r.tMono.After(p.tMono) {
+						p.tMono = r.tMono
+					}
+					continue
+				}
+			}
+		}
+		out = append(out, r)
+	}
+	s.rows = out
+}
 
 // labelLine is one line of a stacked label and the event it names (nil
 // for the "+N more" line).
@@ -131,7 +191,17 @@ func (s *seq) groupTip(evs []*timeline.Event) string {
 		return s.tip(&evs[0].Event)
 	}
 	var b strings.Builder
-	b.WriteString(strconv.Itoa(len(evs)) + " events in one packet")
+	packets := 1
+	for k := 1; k < len(evs); k++ {
+		if evs[k].Frame != evs[k-1].Frame {
+			packets++
+		}
+	}
+	if packets == 1 {
+		b.WriteString(strconv.Itoa(len(evs)) + " events in one packet")
+	} else {
+		b.WriteString(strconv.Itoa(len(evs)) + " events in " + strconv.Itoa(packets) + " packets, one flight")
+	}
 	for k, ev := range evs {
 		if k == maxTipEvents {
 			b.WriteString("\n\n… " + strconv.Itoa(len(evs)-k) + " more events")

@@ -51,14 +51,16 @@ func classify(e *decode.Event) kind {
 // row is one y position: the events of one packet in one direction. Its
 // arrow events are drawn as one arrow with their labels stacked.
 type row struct {
-	t      time.Time // the packet's timestamp
-	tMono  time.Time // running maximum of t, for the time-to-y map
-	frame  int64
-	dir    decode.Dir
-	arrows []*timeline.Event
-	marks  []*timeline.Event
-	stall  *timeline.Event
-	center *timeline.Event
+	t     time.Time // the packet's timestamp
+	tMono time.Time // running maximum of t, for the time-to-y map
+	frame int64
+	// lastFrame is the last packet of a flight of several, else 0.
+	lastFrame int64
+	dir       decode.Dir
+	arrows    []*timeline.Event
+	marks     []*timeline.Event
+	stall     *timeline.Event
+	center    *timeline.Event
 	// bulk, when set, stands for a folded run of bulk rows in this
 	// direction; the row has no events of its own.
 	bulk *bulkRun
@@ -141,6 +143,7 @@ func Sequence(conn *timeline.Conn, events []timeline.Event, opts Options) *Diagr
 	s := &seq{opts: opts, conn: conn, d: &Diagram{}, streamIdx: map[int64]int{}}
 	s.buildRows(events)
 	s.foldBulk()
+	s.joinFlights()
 	s.texts()
 	s.columns()
 	s.header()
@@ -336,7 +339,7 @@ func (s *seq) columns() {
 	frameW := textWidth("frame", FontTick, false)
 	timeW := textWidth("ms", FontTick, false)
 	for _, r := range s.rows {
-		frameW = math.Max(frameW, textWidth(frameLabel(r.frame), FontTick, true))
+		frameW = math.Max(frameW, textWidth(r.frameLabel(), FontTick, true))
 		timeW = math.Max(timeW, textWidth(s.timeLabel(r.t), FontTick, true))
 	}
 	xFrameR := pad + frameW
@@ -629,7 +632,7 @@ func (s *seq) draw() {
 		}
 		if r.frame != lastFrame {
 			lastFrame = r.frame
-			d.Axis.Frames = append(d.Axis.Frames, Text{X: d.Axis.Heads[0].X, Y: y + textDrop, S: frameLabel(r.frame), Anchor: End, Class: TextFrame})
+			d.Axis.Frames = append(d.Axis.Frames, Text{X: d.Axis.Heads[0].X, Y: y + textDrop, S: r.frameLabel(), Anchor: End, Class: TextFrame})
 		}
 		d.Guides = append(d.Guides, Line{X1: d.Axis.Line.X1, Y1: y, X2: s.clientX, Y2: y})
 
@@ -762,7 +765,14 @@ func stallStart(e *decode.Event) time.Time {
 
 func (s *seq) timeLabel(t time.Time) string { return millis(t.Sub(s.conn.FirstTS)) }
 
-func frameLabel(f int64) string { return "#" + strconv.FormatInt(f, 10) }
+// frameLabel names a row's packet, "#8", or a flight's, "#8–10".
+func (r *row) frameLabel() string {
+	s := "#" + strconv.FormatInt(r.frame, 10)
+	if r.lastFrame > r.frame {
+		s += "–" + strconv.FormatInt(r.lastFrame, 10)
+	}
+	return s
+}
 
 func omittedLabel(o *Omission) string {
 	return "… " + grouped(o.Count) + " events omitted (frames " + strconv.FormatInt(o.FirstFrame, 10) +

@@ -299,7 +299,8 @@ func TestStreamColours(t *testing.T) {
 	conn := &timeline.Conn{ID: 1, FirstTS: t0, FirstFrame: 1}
 	var events []timeline.Event
 	for i, st := range []int64{0, 3, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19} {
-		e := decode.NewEvent(int64(i+1), t0.Add(time.Duration(i)*time.Millisecond), decode.S2C, decode.LayerHTTP2, "HEADERS")
+		// 5 ms apart: separate flights.
+		e := decode.NewEvent(int64(i+1), t0.Add(time.Duration(i)*5*time.Millisecond), decode.S2C, decode.LayerHTTP2, "HEADERS")
 		e.Stream = st
 		events = append(events, timeline.Event{Event: e, Conn: conn})
 	}
@@ -461,5 +462,37 @@ func TestBulkCarriers(t *testing.T) {
 	}
 	if a.Class != "http2" {
 		t.Errorf("class %q; want the layer's for a run of several streams", a.Class)
+	}
+}
+
+// TestFlights checks that packets of one direction less than a
+// millisecond apart make one arrow, with the frames named on the axis,
+// and that a phase's end keeps its packet apart from the next.
+func TestFlights(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	conn := &timeline.Conn{ID: 1, FirstTS: t0, FirstFrame: 1}
+	ev := func(frame int64, us int, typ decode.Type) timeline.Event {
+		e := decode.NewEvent(frame, t0.Add(time.Duration(us)*time.Microsecond), decode.S2C, decode.LayerTLS, typ)
+		return timeline.Event{Event: e, Conn: conn}
+	}
+	events := []timeline.Event{
+		ev(1, 0, "ServerHello"), ev(1, 0, "EncryptedExtensions"),
+		ev(2, 300, "Certificate"), ev(2, 300, "Finished"),
+		ev(3, 5000, "NewSessionTicket"),
+	}
+	d := layout.Sequence(conn, events, layout.Options{})
+	if len(d.Arrows) != 2 || len(d.Arrows[0].Labels) != 4 {
+		t.Fatalf("%d arrows; want the flight of frames 1–2 as one with 4 labels and frame 3 apart", len(d.Arrows))
+	}
+	if d.Axis.Frames[0].S != "#1–2" || !strings.Contains(d.Arrows[0].Tip, "4 events in 2 packets") {
+		t.Errorf("flight frame label %q, tip %q", d.Axis.Frames[0].S, d.Arrows[0].Tip)
+	}
+	// A phase ending at frame 1 keeps frame 2 apart.
+	ph := decode.NewEvent(1, t0, decode.DirNone, decode.LayerAnalysis, timeline.TypePhase)
+	ph.Info = decode.Info{decode.String("phase", "tls"), decode.Millis("duration_ms", 0)}
+	events = append(events, timeline.Event{Event: ph, Conn: conn})
+	d = layout.Sequence(conn, events, layout.Options{})
+	if len(d.Arrows) != 3 {
+		t.Errorf("%d arrows with a phase ending at frame 1; want 3", len(d.Arrows))
 	}
 }
