@@ -23,10 +23,21 @@
 // lifelines; the conn/summary event becomes the footer. Unknown layers
 // and types are drawn as plain arrows named by layer and type.
 //
-// Rows keep the events' order. Events of one packet share a row. The
-// space between rows grows with the logarithm of the time between them,
-// so that bursts stay readable next to slow exchanges, and quiet gaps of
-// Options.IdleBreak or more are cut out and marked "… 2.5 s idle …".
+// Rows keep the events' order. Events of one packet share a row, and
+// their arrow is one arrow with the labels stacked (a TLS record that
+// carries HTTP/2 frames is named only in the tooltip); packets of one
+// direction within a millisecond make one flight (ServerHello …
+// Finished), never across a phase's boundary. HTTP/2 and HTTP/3 streams
+// take colour classes (StreamClass) by first appearance, listed in the
+// legend. Runs of bulk transfer (IsBulk) become one thick arrow per
+// direction on a band that counts what they carried. Flow-control stalls
+// get a band like head-of-line stalls, whose notes name the lost bytes,
+// victims and culprits. The space between rows grows with the logarithm
+// of the time between them, so that bursts stay readable next to slow
+// exchanges, and quiet gaps of Options.IdleBreak or more are cut out and
+// marked "… 2.5 s idle …". Options.Slope tilts arrows by their one-way
+// time from the capture point. Arrows, markers, notes and bands carry
+// their time (At) for animated renderers.
 //
 // # Contracts
 //
