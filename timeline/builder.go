@@ -95,17 +95,29 @@ type Builder struct {
 	stats Stats
 }
 
-// flowKey identifies a flow regardless of direction: lo < hi.
+// flowKey identifies a flow regardless of direction: lo < hi. The
+// addresses are kept as 16 bytes (IPv4 ones mapped, told apart by v4) so
+// that the key holds no pointers: the table of a SYN flood is smaller and
+// the garbage collector need not scan it. Packets carry no IPv6 zones.
 type flowKey struct {
-	lo, hi netip.AddrPort
-	proto  netpkt.Proto
+	lo, hi         [16]byte
+	loPort, hiPort uint16
+	proto          netpkt.Proto
+	v4             uint8 // bit 0: lo is IPv4; bit 1: hi is
 }
 
 func makeKey(proto netpkt.Proto, a, b netip.AddrPort) flowKey {
 	if compareAddrPort(a, b) > 0 {
 		a, b = b, a
 	}
-	return flowKey{lo: a, hi: b, proto: proto}
+	k := flowKey{lo: a.Addr().As16(), hi: b.Addr().As16(), loPort: a.Port(), hiPort: b.Port(), proto: proto}
+	if a.Addr().Is4() {
+		k.v4 |= 1
+	}
+	if b.Addr().Is4() {
+		k.v4 |= 2
+	}
+	return k
 }
 
 func compareAddrPort(a, b netip.AddrPort) int {
@@ -222,7 +234,7 @@ func (b *Builder) Close() error {
 	slices.SortFunc(open, func(x, y *conn) int { return x.info.ID - y.info.ID })
 	for _, c := range open {
 		reason := endOfInput
-		if c.closingLink.on {
+		if b.closing.has(c, closingLink) {
 			reason = endClosed
 		}
 		b.finish(c, reason)

@@ -67,12 +67,17 @@ type conn struct {
 
 	idleLink, closingLink link
 
-	packets [2]uint64
-	bytes   [2]uint64
+	udp *udpFlow // UDP flows only
 
 	phase phaseTracker
 
 	x *connExtra
+}
+
+// udpFlow counts a UDP flow's datagrams and payload bytes per direction
+// (a TCP connection's segments and stream bytes are tcpflow's Stats).
+type udpFlow struct {
+	packets, bytes [2]uint64
 }
 
 // connExtra is the state of a connection that carries stream bytes or
@@ -161,7 +166,6 @@ func (c *conn) observe(e *decode.Event) {
 // tcpSegment decodes a segment and reports whether the connection is
 // done (tcpflow.Conn.Done).
 func (c *conn) tcpSegment(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet) bool {
-	c.packets[dir.Index()]++
 	c.b.seg = tcpflow.Segment{Frame: p.Frame, TS: p.TS, TCP: &pk.TCP, Payload: pk.Payload, PayloadLen: pk.PayloadLen}
 	if c.tcp == nil && !c.embryo {
 		if done, ok := c.firstSegment(dir, &c.b.seg); ok {
@@ -178,8 +182,11 @@ func (c *conn) tcpSegment(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet) 
 }
 
 func (c *conn) udpDatagram(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet) {
-	c.packets[dir.Index()]++
-	c.bytes[dir.Index()] += uint64(pk.PayloadLen)
+	if c.udp == nil {
+		c.udp = new(udpFlow)
+	}
+	c.udp.packets[dir.Index()]++
+	c.udp.bytes[dir.Index()] += uint64(pk.PayloadLen)
 	if !c.dgSniffed && len(pk.Payload) > 0 {
 		c.dgSniffed = true
 		if s := c.b.opts.Datagrams.Sniff(dir, pk.Payload); s != nil {
@@ -215,7 +222,6 @@ func (c *conn) udpDatagram(dir decode.Dir, p *capture.Packet, pk *netpkt.Packet)
 // Data receives reassembled TCP bytes (tcpflow.Handler).
 func (c *conn) Data(dir decode.Dir, ch *tcpflow.Chunk) {
 	c.more()
-	c.bytes[dir.Index()] += uint64(len(ch.Data))
 	at := decode.Position{Frame: ch.Frame, TS: ch.TS}
 	if ch.Held {
 		at = decode.Position{Frame: ch.ReleasedFrame, TS: ch.Released}
@@ -427,10 +433,15 @@ func (c *conn) end(why endReason) {
 func (c *conn) summary(why endReason) decode.Event {
 	e := decode.NewEvent(c.lastFrame, c.lastTS, decode.DirNone, decode.LayerConn, decode.TypeSummary)
 	handshake := "UDP"
+	var packets, bytes [2]uint64
+	if c.udp != nil {
+		packets, bytes = c.udp.packets, c.udp.bytes
+	}
 	if c.tcp != nil {
 		handshake = "TCP"
-		for i := range c.bytes {
-			c.bytes[i] = c.tcp.Stats(decode.Dir(i + 1)).StreamBytes
+		for i := range bytes {
+			st := c.tcp.Stats(decode.Dir(i + 1))
+			packets[i], bytes[i] = st.Segments, st.StreamBytes
 		}
 	}
 	x := c.x
@@ -463,10 +474,10 @@ func (c *conn) summary(why endReason) decode.Event {
 	}
 	info = append(info,
 		decode.Int("requests", 0),
-		decode.Uint("bytes_c2s", c.bytes[0]),
-		decode.Uint("bytes_s2c", c.bytes[1]),
-		decode.Uint("packets_c2s", c.packets[0]),
-		decode.Uint("packets_s2c", c.packets[1]),
+		decode.Uint("bytes_c2s", bytes[0]),
+		decode.Uint("bytes_s2c", bytes[1]),
+		decode.Uint("packets_c2s", packets[0]),
+		decode.Uint("packets_s2c", packets[1]),
 		decode.Millis("duration_ms", c.lastTS.Sub(c.info.FirstTS)),
 	)
 	if fb, ok := c.phase.firstByte(c.info.Midstream); ok {

@@ -33,11 +33,11 @@ type Conn struct {
 	// ID numbers connections from 1 in order of their first packet.
 	ID        int
 	Transport Transport
-	// Client sent the SYN (TCP) or the first datagram (UDP).
-	Client, Server netip.AddrPort
 	// Midstream reports that the connection was picked up after its
 	// start, so Client and Server are guessed from the ports.
 	Midstream bool
+	// Client sent the SYN (TCP) or the first datagram (UDP).
+	Client, Server netip.AddrPort
 	// FirstTS and FirstFrame are those of the connection's first packet.
 	FirstTS    time.Time
 	FirstFrame int64

@@ -6,17 +6,21 @@ type connList struct {
 	head, tail *conn
 }
 
+// link is a connection's place on a list; it is on the list when it has
+// a predecessor or is the head.
 type link struct {
 	prev, next *conn
-	on         bool
 }
 
+// has reports whether c is on l.
+func (l *connList) has(c *conn, lk func(*conn) *link) bool { return lk(c).prev != nil || l.head == c }
+
 func (l *connList) pushBack(c *conn, lk func(*conn) *link) {
-	k := lk(c)
-	if k.on {
+	if l.has(c, lk) {
 		return
 	}
-	k.on, k.prev, k.next = true, l.tail, nil
+	k := lk(c)
+	k.prev, k.next = l.tail, nil
 	if l.tail != nil {
 		lk(l.tail).next = c
 	} else {
@@ -26,10 +30,10 @@ func (l *connList) pushBack(c *conn, lk func(*conn) *link) {
 }
 
 func (l *connList) remove(c *conn, lk func(*conn) *link) {
-	k := lk(c)
-	if !k.on {
+	if !l.has(c, lk) {
 		return
 	}
+	k := lk(c)
 	if k.prev != nil {
 		lk(k.prev).next = k.next
 	} else {
@@ -46,7 +50,7 @@ func (l *connList) remove(c *conn, lk func(*conn) *link) {
 // moveToBack marks c as the most recently active, adding it if it is not
 // on the list.
 func (l *connList) moveToBack(c *conn, lk func(*conn) *link) {
-	if l.tail == c && lk(c).on {
+	if l.tail == c {
 		return
 	}
 	l.remove(c, lk)

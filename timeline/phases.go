@@ -81,13 +81,18 @@ type phaseTracker struct {
 	rounds [numLevels]int32 // the client's waits for a reply so far
 	spoke  [numLevels]bool  // the client sent a request and waits
 
-	syn, ack        mark // TCP handshake (transport level)
+	syn, ack mark // TCP handshake (transport level)
+
+	// more is allocated at the first event above the transport level,
+	// so connections that never see one (a scan's SYNs) stay small.
+	more *phaseMarks
+}
+
+// phaseMarks are the marks of the levels above the transport.
+type phaseMarks struct {
 	hsStart, hsDone mark // TLS or QUIC handshake (secure level)
 	hsLayer         decode.Layer
-
-	// layers is allocated at the first application data, so connections
-	// that never carry any (a scan's SYNs) stay small.
-	layers *[numLayers]layerMarks
+	layers          [numLayers]layerMarks
 }
 
 // observe notes one event of the connection.
@@ -120,21 +125,19 @@ func (p *phaseTracker) observe(e *decode.Event) {
 			p.ack = at
 		}
 	case levelSecure:
-		if !p.hsStart.set {
-			p.hsStart, p.hsLayer = at, e.Layer
-			p.hsStart.rounds = 0
+		pm := p.marks()
+		if !pm.hsStart.set {
+			pm.hsStart, pm.hsLayer = at, e.Layer
+			pm.hsStart.rounds = 0
 		}
-		if e.Flags&decode.FlagHandshakeDone != 0 && !p.hsDone.set {
-			p.hsDone = at
+		if e.Flags&decode.FlagHandshakeDone != 0 && !pm.hsDone.set {
+			pm.hsDone = at
 		}
 	}
 	if e.Flags&decode.FlagAppData == 0 {
 		return
 	}
-	if p.layers == nil {
-		p.layers = new([numLayers]layerMarks)
-	}
-	m := &p.layers[e.Layer]
+	m := &p.marks().layers[e.Layer]
 	switch e.Dir {
 	case decode.C2S:
 		if !m.req.set {
@@ -153,11 +156,19 @@ func (p *phaseTracker) observe(e *decode.Event) {
 	}
 }
 
+// marks returns p.more, allocating it the first time.
+func (p *phaseTracker) marks() *phaseMarks {
+	if p.more == nil {
+		p.more = new(phaseMarks)
+	}
+	return p.more
+}
+
 // request returns layer l's first request and the first response byte
 // after it: the first request proper when the layer marks one, else its
 // first application bytes.
 func (p *phaseTracker) request(l decode.Layer) (req, resp mark) {
-	m := &p.layers[l]
+	m := &p.more.layers[l]
 	if m.reqStrict.set {
 		return m.reqStrict, m.respStrict
 	}
@@ -169,20 +180,21 @@ func (p *phaseTracker) request(l decode.Layer) (req, resp mark) {
 // the earliest request within it (so an HTTP/1.1 request that upgrades to
 // h2c or WebSocket is the first request).
 func (p *phaseTracker) requestLayer() (decode.Layer, bool) {
-	if p.layers == nil {
+	if p.more == nil {
 		return 0, false
 	}
 	var best decode.Layer
 	var bestLv level
 	found := false
-	for i := range p.layers {
+	layers := &p.more.layers
+	for i := range layers {
 		l := decode.Layer(i)
 		lv, ok := levelOf(l)
-		m := p.layers[i].req
+		m := layers[i].req
 		if !ok || !m.set {
 			continue
 		}
-		if !found || lv > bestLv || lv == bestLv && m.ts < p.layers[best].req.ts {
+		if !found || lv > bestLv || lv == bestLv && m.ts < layers[best].req.ts {
 			best, bestLv, found = l, lv, true
 		}
 	}
@@ -210,17 +222,22 @@ func (p *phaseTracker) phases(midstream bool) []phase {
 		out = append(out, phase{name: PhaseTCP, from: p.syn, to: p.ack, rounds: p.ack.rounds - p.syn.rounds})
 		ready = p.ack
 	}
-	if p.hsStart.set && p.hsDone.set {
+	var hsStart, hsDone mark // none without p.more
+	var hsLayer decode.Layer
+	if p.more != nil {
+		hsStart, hsDone, hsLayer = p.more.hsStart, p.more.hsDone, p.more.hsLayer
+	}
+	if hsStart.set && hsDone.set {
 		// The handshake phase starts where the TCP one ended, so the
 		// phases add up to the time to the first byte; the client's
 		// delay before its ClientHello belongs to it.
-		from := p.hsStart
+		from := hsStart
 		if ready.set && ready.frame < from.frame {
 			from = ready
 		}
-		out = append(out, phase{name: p.hsLayer.String(), from: from, to: p.hsDone, rounds: p.hsDone.rounds - p.hsStart.rounds})
-		ready = p.hsDone
-	} else if p.hsStart.set {
+		out = append(out, phase{name: hsLayer.String(), from: from, to: hsDone, rounds: hsDone.rounds - hsStart.rounds})
+		ready = hsDone
+	} else if hsStart.set {
 		return out // the handshake never completed: no request phase
 	}
 	l, ok := p.requestLayer()
