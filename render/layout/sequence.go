@@ -620,6 +620,7 @@ func (s *seq) draw() {
 	d := s.d
 	lastTime, lastFrame := "", int64(-1)
 	labelRoom := s.span - 2*labelPadX
+	lastBand := map[string]float64{} // bottom of the last stall band, by class
 	for i, r := range s.rows {
 		y := r.y
 		nA, nM, nN := len(d.Arrows), len(d.Markers), len(d.Notes)
@@ -674,6 +675,13 @@ func (s *seq) draw() {
 			if y-y1 < minBandHeight {
 				y1 = y - minBandHeight
 			}
+			// Overlapping stalls of one kind share the shade: a band
+			// starts where the last one ended, so the overlap does not
+			// darken (each tooltip keeps its own start).
+			if last := lastBand[class]; last > y1 && last < y {
+				y1 = last
+			}
+			lastBand[class] = y
 			d.Bands = append(d.Bands, Band{
 				Box:   Rect{X: s.clientX, Y: round(y1), W: round(s.serverX - s.clientX), H: round(y - y1)},
 				Class: class, Tip: tip, At: s.at(stallStart(e)),
