@@ -207,8 +207,9 @@ func dropOutgoing(prog []bpf.Instruction, snaplen int) []bpf.Instruction {
 // ringBlock is the preferred TPACKET_V3 block size. The kernel hands a
 // block to the reader when it is full or when the block timeout (the poll
 // timeout) expires, so under load a packet waits up to the time the block
-// takes to fill: 128 KiB fill in about 15 ms at 100,000 small packets a
-// second (1 MiB blocks took 80 ms, too slow for events within 100 ms).
+// takes to fill. A small packet takes about 190 bytes of ring: at 100,000
+// a second 128 KiB fill in about 7 ms, 1 MiB in 55 ms (the median event
+// latency of `wiretrace live` fell from 32 ms to 6 ms; docs/performance.md).
 const ringBlock = 128 << 10
 
 // ringGeometry picks the TPACKET_V3 block size and count for a ring of
