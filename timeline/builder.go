@@ -19,6 +19,11 @@ type Options struct {
 	Segments bool
 	// TCPLimits bound per-connection reassembly buffers.
 	TCPLimits tcpflow.Limits
+	// MaxReassemblyTotal caps the out-of-order data all TCP connections
+	// buffer together, each held segment counting its bytes plus
+	// tcpflow.PendingCost (default 256 MiB). The connection whose segment
+	// goes past it gives up its oldest gaps (tcpflow.Pool).
+	MaxReassemblyTotal int
 	// IdleTimeout ends a TCP connection after this much capture time
 	// without a packet (default 5 minutes).
 	IdleTimeout time.Duration
@@ -53,6 +58,9 @@ func (o *Options) setDefaults() {
 	if o.MaxConns <= 0 {
 		o.MaxConns = 262144
 	}
+	if o.MaxReassemblyTotal <= 0 {
+		o.MaxReassemblyTotal = 256 << 20
+	}
 }
 
 // Stats counts what the Builder saw.
@@ -79,6 +87,7 @@ type Builder struct {
 	// spare decodes the first segment of each TCP connection and stays
 	// here when the connection becomes an embryo (embryo.go).
 	spare *tcpflow.Conn
+	pool  *tcpflow.Pool // the reassembly buffers' total
 	ev    Event
 
 	conns   map[flowKey]*conn
@@ -134,6 +143,7 @@ func New(opts Options, sink Sink) *Builder {
 		opts:  opts,
 		sink:  sink,
 		dec:   netpkt.NewDecoder(),
+		pool:  tcpflow.NewPool(opts.MaxReassemblyTotal),
 		conns: make(map[flowKey]*conn),
 	}
 }

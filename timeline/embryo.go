@@ -43,7 +43,7 @@ func (f *firstSeg) tcp() netpkt.TCP {
 // spareTCP returns the Builder's spare tcpflow.Conn, reset for c.
 func (b *Builder) spareTCP(c *conn) *tcpflow.Conn {
 	if b.spare == nil {
-		return tcpflow.New(tcpflow.Options{Limits: b.opts.TCPLimits, Segments: b.opts.Segments}, c)
+		return tcpflow.New(tcpflow.Options{Limits: b.opts.TCPLimits, Segments: b.opts.Segments, Pool: b.pool}, c)
 	}
 	t := b.spare
 	b.spare = nil

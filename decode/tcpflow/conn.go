@@ -26,6 +26,9 @@ type Options struct {
 	// Segments asks for a segment event for every data or bare ACK
 	// segment that no other event names.
 	Segments bool
+	// Pool, when set, caps what this Conn and the others sharing the
+	// Pool buffer together.
+	Pool *Pool
 }
 
 // Segment is one TCP segment handed to Conn.Segment. Payload is only read
@@ -193,8 +196,14 @@ func New(opts Options, h Handler) *Conn {
 }
 
 // Reset makes c a new connection with the same options, handing its
-// bytes to h, so that a caller can reuse a Conn.
+// bytes to h, so that a caller can reuse a Conn. What c still buffered is
+// dropped (and returned to its Pool).
 func (c *Conn) Reset(h Handler) {
+	for i := range c.half {
+		for j := range c.half[i].pending {
+			c.opts.Pool.add(-pendingCost(&c.half[i].pending[j]))
+		}
+	}
 	*c = Conn{opts: c.opts, handler: h}
 	c.half[0].wscale, c.half[1].wscale = -1, -1
 }

@@ -53,6 +53,9 @@
 // Out-of-order data is copied and buffered per direction up to
 // Limits.MaxBufferedBytes and Limits.MaxBufferedSegments; past either cap
 // the oldest gap is given up (skipped) and a cap-limit event is emitted.
+// Connections that share a Pool (Options.Pool) are capped together too:
+// the one whose segment takes the total past the Pool's cap gives up its
+// own oldest gaps, with a conn/cap-limit event (cap "reassembly_total").
 // Nothing else grows with the length of the connection.
 //
 // # Contracts

@@ -167,6 +167,20 @@ func (f *fuzzChecker) checkHeld() {
 	}
 }
 
+// checkPool checks that the pool counts exactly what is held, within its
+// cap.
+func (f *fuzzChecker) checkPool(p *Pool) {
+	sum := 0
+	for i := range f.c.half {
+		for j := range f.c.half[i].pending {
+			sum += pendingCost(&f.c.half[i].pending[j])
+		}
+	}
+	if p.Buffered() != sum || sum > p.Max() {
+		f.t.Fatalf("pool counts %d, pieces cost %d; cap %d", p.Buffered(), sum, p.Max())
+	}
+}
+
 func FuzzReassembly(f *testing.F) {
 	isn := [2]uint32{1000, 5000}
 	hsk := [][]byte{
@@ -240,7 +254,10 @@ func FuzzReassembly(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		isn, recs := fuzzSegments(b)
 		chk := &fuzzChecker{t: t, skips: map[uint64]uint64{}}
-		c := New(Options{Limits: fuzzLimits, Segments: true}, chk)
+		// The pool has room for less than one direction's cap, so that
+		// it is hit too.
+		pool := NewPool(3*PendingCost + 40)
+		c := New(Options{Limits: fuzzLimits, Segments: true, Pool: pool}, chk)
 		chk.c = c
 		capSkips := map[uint64]uint64{}
 		emit := func(e decode.Event) {
@@ -294,11 +311,15 @@ func FuzzReassembly(f *testing.F) {
 			chk.frames = int64(i + 1)
 			c.Segment(dir, &Segment{Frame: int64(i + 1), TS: ts, TCP: tcp, Payload: payload, PayloadLen: n}, emit)
 			chk.checkHeld()
+			chk.checkPool(pool)
 			c.Done()
 		}
 		chk.frames++
 		c.End(chk.frames, ts)
 		chk.checkHeld()
+		if pool.Buffered() != 0 {
+			t.Fatalf("pool holds %d after End", pool.Buffered())
+		}
 		for i := range c.half {
 			if len(c.half[i].pending) != 0 {
 				t.Fatalf("direction %d: %d pieces pending after End", i, len(c.half[i].pending))

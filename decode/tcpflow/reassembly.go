@@ -180,6 +180,7 @@ func (c *Conn) hold(dir decode.Dir, h *half, off uint64, data []byte, cut uint64
 		p.cut = next - pos - uint64(len(p.data))
 		h.pending = slices.Insert(h.pending, i, p)
 		h.pendBytes += len(p.data)
+		c.opts.Pool.add(pendingCost(&p))
 		i++
 		pos = next
 	}
@@ -196,6 +197,9 @@ func (c *Conn) hold(dir decode.Dir, h *half, off uint64, data []byte, cut uint64
 		emit(e)
 		c.skip(dir, h, first-h.delivered, SkipCap, s.Frame, s.TS)
 		c.drain(dir, h, s, false)
+	}
+	if c.opts.Pool.over() {
+		c.fitPool(dir, s, emit)
 	}
 }
 
@@ -235,6 +239,7 @@ func (c *Conn) drain(dir decode.Dir, h *half, s *Segment, filled bool) {
 			break
 		}
 		h.pendBytes -= len(p.data)
+		c.opts.Pool.add(-pendingCost(p))
 		pos := p.off
 		data := p.data
 		if pos < h.delivered {
