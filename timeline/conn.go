@@ -48,9 +48,10 @@ type conn struct {
 	tcp *tcpflow.Conn // nil while embryo
 	// first is the only segment of an embryo connection, sent in
 	// direction firstDir.
-	first    firstSeg
-	firstDir decode.Dir
-	embryo   bool
+	first      firstSeg
+	firstDir   decode.Dir
+	firstClose tcpflow.Close
+	embryo     bool
 
 	dgSniffed bool // the first datagram was sniffed
 	appState  appState
@@ -407,11 +408,6 @@ func (c *conn) Skip(dir decode.Dir, s *tcpflow.Skip) {
 // end flushes the connection's decoders and emits its summary.
 func (c *conn) end(why endReason) {
 	at := decode.Position{Frame: c.lastFrame, TS: c.lastTS}
-	if c.embryo {
-		// Its TCP state for the summary, in the spare, given back after.
-		c.hatch()
-		defer func() { c.b.spare, c.tcp = c.tcp, nil }()
-	}
 	if c.tcp != nil {
 		c.tcp.End(c.lastFrame, c.lastTS)
 		c.flushStalls()
@@ -437,12 +433,10 @@ func (c *conn) summary(why endReason) decode.Event {
 	if c.udp != nil {
 		packets, bytes = c.udp.packets, c.udp.bytes
 	}
-	if c.tcp != nil {
+	tcp := c.tcpSummary()
+	if tcp.ok {
 		handshake = "TCP"
-		for i := range bytes {
-			st := c.tcp.Stats(decode.Dir(i + 1))
-			packets[i], bytes[i] = st.Segments, st.StreamBytes
-		}
+		packets, bytes = tcp.packets, tcp.bytes
 	}
 	x := c.x
 	if x == nil {
@@ -450,8 +444,8 @@ func (c *conn) summary(why endReason) decode.Event {
 	}
 	info := make(decode.Info, 0, 20)
 	info = append(info, decode.String("handshake", handshake))
-	if c.tcp != nil {
-		if hs := c.tcp.Handshake(); hs.Complete {
+	if tcp.ok {
+		if hs := tcp.hs; hs.Complete {
 			info = append(info, decode.Millis("rtt_ms", hs.RTT()))
 		}
 	}
@@ -483,9 +477,9 @@ func (c *conn) summary(why endReason) decode.Event {
 	if fb, ok := c.phase.firstByte(c.info.Midstream); ok {
 		info = append(info, decode.Millis("ttfb_ms", fb.time().Sub(c.info.FirstTS)))
 	}
-	if c.tcp != nil {
-		info = append(info, decode.String("close", c.tcp.CloseKind().String()))
-		if c.tcp.HalfClosed() {
+	if tcp.ok {
+		info = append(info, decode.String("close", tcp.close.String()))
+		if tcp.halfClosed {
 			info = append(info, decode.Bool("half_close", true))
 		}
 	}

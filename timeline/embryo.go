@@ -12,10 +12,12 @@ import (
 // that see one SYN and nothing else. Such a connection keeps no tcpflow
 // state: its first segment is decoded by the Builder's spare tcpflow.Conn,
 // and when it carried no payload the connection keeps only the segment's
-// header (firstSeg) and hands the spare back. When a second segment comes,
-// or the connection ends, the segment is replayed into a tcpflow.Conn
-// (hatch), which then holds exactly the state it would have had; the
-// replay's events were emitted the first time and are dropped.
+// header (firstSeg) and close kind and hands the spare back. When a second
+// segment comes, the segment is replayed into a tcpflow.Conn (hatch),
+// which then holds exactly the state it would have had; the replay's
+// events were emitted the first time and are dropped. An embryo that ends
+// as one needs no replay: its summary is known (tcpSummary), and tcpflow
+// has nothing buffered to flush.
 
 // firstSeg is what tcpflow reads of a connection's first segment when it
 // carries no payload (tcpflow.Conn.Segment: the flags, sequence and
@@ -51,6 +53,35 @@ func (b *Builder) spareTCP(c *conn) *tcpflow.Conn {
 	return t
 }
 
+// tcpStats is what a connection's summary says of TCP.
+type tcpStats struct {
+	ok             bool // a TCP connection
+	packets, bytes [2]uint64
+	hs             tcpflow.Handshake
+	close          tcpflow.Close
+	halfClosed     bool
+}
+
+// tcpSummary returns what the summary says of TCP. An embryo's is known
+// without hatching it: one segment without payload sent, no handshake
+// completed, nothing delivered, and the close kind tcpflow gave it.
+func (c *conn) tcpSummary() tcpStats {
+	switch {
+	case c.embryo:
+		s := tcpStats{ok: true, close: c.firstClose}
+		s.packets[c.firstDir.Index()] = 1
+		return s
+	case c.tcp == nil:
+		return tcpStats{}
+	}
+	s := tcpStats{ok: true, hs: c.tcp.Handshake(), close: c.tcp.CloseKind(), halfClosed: c.tcp.HalfClosed()}
+	for i := range s.packets {
+		st := c.tcp.Stats(decode.Dir(i + 1))
+		s.packets[i], s.bytes[i] = st.Segments, st.StreamBytes
+	}
+	return s
+}
+
 // hatch gives an embryo connection its tcpflow state by replaying its
 // first segment.
 func (c *conn) hatch() {
@@ -77,7 +108,7 @@ func (c *conn) firstSegment(dir decode.Dir, seg *tcpflow.Segment) (done, ok bool
 		return false, false
 	}
 	done = c.tcp.Done()
-	c.embryo, c.first, c.firstDir = true, makeFirstSeg(seg.TCP), dir
+	c.embryo, c.first, c.firstDir, c.firstClose = true, makeFirstSeg(seg.TCP), dir, c.tcp.CloseKind()
 	c.b.spare, c.tcp = c.tcp, nil
 	return done, true
 }
