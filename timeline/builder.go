@@ -3,7 +3,6 @@ package timeline
 import (
 	"errors"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/wiretrace/wiretrace/capture"
@@ -90,7 +89,7 @@ type Builder struct {
 	pool  *tcpflow.Pool // the reassembly buffers' total
 	ev    Event
 
-	conns   map[flowKey]*conn
+	table   connTable
 	paths   map[*conn]*connPaths // migrated UDP connections' extra flows (paths.go)
 	idle    [2]connList          // TCP and UDP connections, least recently active first
 	closing connList             // finished TCP connections, in order of finishing
@@ -144,7 +143,7 @@ func New(opts Options, sink Sink) *Builder {
 		sink:  sink,
 		dec:   netpkt.NewDecoder(),
 		pool:  tcpflow.NewPool(opts.MaxReassemblyTotal),
-		conns: make(map[flowKey]*conn),
+		table: newConnTable(),
 	}
 }
 
@@ -184,7 +183,7 @@ func (b *Builder) Packet(p *capture.Packet) error {
 	src := netip.AddrPortFrom(pk.Src, pk.SrcPort)
 	dst := netip.AddrPortFrom(pk.Dst, pk.DstPort)
 	key := makeKey(pk.Proto, src, dst)
-	c := b.conns[key]
+	c := b.lookup(key)
 	switch pk.Proto {
 	case netpkt.ProtoTCP:
 		if c != nil {
@@ -235,14 +234,7 @@ func (b *Builder) Advance(now time.Time) error {
 // Close ends every connection still open, in connection order, and emits
 // their summaries.
 func (b *Builder) Close() error {
-	open := make([]*conn, 0, len(b.conns))
-	for k, c := range b.conns {
-		if k == c.key() { // not a migrated connection's extra path
-			open = append(open, c)
-		}
-	}
-	slices.SortFunc(open, func(x, y *conn) int { return x.info.ID - y.info.ID })
-	for _, c := range open {
+	for _, c := range b.tableConns() {
 		reason := endOfInput
 		if b.closing.has(c, closingLink) {
 			reason = endClosed
@@ -253,7 +245,7 @@ func (b *Builder) Close() error {
 }
 
 func (b *Builder) newConn(key flowKey, pk *netpkt.Packet, p *capture.Packet) *conn {
-	if len(b.conns) >= b.opts.MaxConns {
+	if b.tableLen() >= b.opts.MaxConns {
 		b.evictOne(p)
 	}
 	b.nextID++
@@ -284,7 +276,7 @@ func (b *Builder) newConn(key flowKey, pk *netpkt.Packet, p *capture.Packet) *co
 		}
 	}
 	c.info.Client, c.info.Server, c.info.Midstream = client, server, midstream
-	b.conns[key] = c
+	b.insert(key, c)
 	b.idleList(c).pushBack(c, idleLink)
 	return c
 }
@@ -376,7 +368,7 @@ func (b *Builder) finish(c *conn, why endReason) {
 	}
 	c.finished = true
 	c.end(why)
-	delete(b.conns, c.key())
+	b.remove(c.key(), c)
 	b.dropPaths(c)
 	b.idleList(c).remove(c, idleLink)
 	b.closing.remove(c, closingLink)

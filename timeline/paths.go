@@ -95,7 +95,7 @@ func (b *Builder) claimPath(key flowKey, src, dst netip.AddrPort, pk *netpkt.Pac
 			np.client, np.server = dst, src
 		}
 		cp.paths = append(cp.paths, np)
-		b.conns[key] = c
+		b.insert(key, c)
 		side, from, to := "client", cp.client, np.client
 		if np.client == cp.client {
 			side, from, to = "server", cp.server, np.server
@@ -117,8 +117,8 @@ func (b *Builder) dropPaths(c *conn) {
 		return
 	}
 	for i := range cp.paths {
-		if b.conns[cp.paths[i].key] == c {
-			delete(b.conns, cp.paths[i].key)
+		if b.lookup(cp.paths[i].key) == c {
+			b.remove(cp.paths[i].key, c)
 		}
 	}
 	delete(b.paths, c)
