@@ -75,3 +75,22 @@ func TestOverviewDOT(t *testing.T) {
 		t.Fatalf("exit %d, %v: %.100q", r.code, err, b)
 	}
 }
+
+// TestAnimatedSVG writes --svg --animate: every arrow fades in at its
+// time; --animate alone is a usage error.
+func TestAnimatedSVG(t *testing.T) {
+	dir := t.TempDir()
+	r := e2eRun(t, nil, "pcap", filepath.Join(e2ePcapDir, "tls13-full.pcapng"), "--svg", "-o", dir, "--animate", "--animate-speed", "4", "--slope")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.svg"))
+	if r.code != 0 || len(files) != 1 {
+		t.Fatalf("exit %d, %d files: %s", r.code, len(files), r.stderr)
+	}
+	b, _ := os.ReadFile(files[0])
+	if !strings.Contains(string(b), "animation") || strings.Contains(string(b), "<script") {
+		t.Errorf("no CSS animation (or a script) in the SVG")
+	}
+	r = e2eRun(t, nil, "pcap", filepath.Join(e2ePcapDir, "tls13-full.pcapng"), "--animate")
+	if r.code != 2 || !strings.Contains(r.stderr, "--svg") {
+		t.Errorf("--animate without --svg: exit %d, %q", r.code, r.stderr)
+	}
+}

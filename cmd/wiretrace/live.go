@@ -32,7 +32,7 @@ type LiveOptions struct {
 
 // liveFlushInterval bounds how long an event waits in the output buffer, so
 // each line appears within about 100 ms of its packet.
-const liveFlushInterval = 50 * time.Millisecond
+const liveFlushInterval = 20 * time.Millisecond
 
 func newLiveCmd(ios *iostreams.Streams, runF func(context.Context, *LiveOptions) error) *cobra.Command {
 	opts := &LiveOptions{IO: ios}

@@ -33,11 +33,14 @@ import (
 
 // OutputOptions are the output and decoding flags shared by pcap and live.
 type OutputOptions struct {
-	Format   string
-	QlogDir  string
-	HTML     string
-	Overview string
-	ASCII    bool
+	Format       string
+	QlogDir      string
+	HTML         string
+	Overview     string
+	ASCII        bool
+	Animate      bool
+	AnimateSpeed float64
+	Slope        bool
 	// TimeOrigin and VTTChapters are for --format vtt.
 	TimeOrigin  string
 	VTTChapters string
@@ -49,10 +52,11 @@ type OutputOptions struct {
 	All         bool
 	formatSet   bool
 
-	IdleTimeout    time.Duration
-	MaxConns       int
-	MaxReassembly  int
-	MaxOOOSegments int
+	IdleTimeout        time.Duration
+	MaxConns           int
+	MaxReassembly      int
+	MaxReassemblyTotal int
+	MaxOOOSegments     int
 	// Decoder caps (issue 10): each hit is a conn/cap-limit event.
 	MaxTLSHandshake int
 	MaxHeaderList   int
@@ -80,6 +84,9 @@ func addOutputFlags(fs *pflag.FlagSet, o *OutputOptions) {
 	fs.StringVar(&o.QlogDir, "qlog-dir", "", "write each QUIC connection's qlog trace (JSON-SEQ) to DIR/conn-N.sqlog")
 	fs.StringVar(&o.Overview, "overview", "", "write a graph of the capture (hosts, connections per protocol, proxies) to this file: SVG, or DOT when it ends in .dot")
 	fs.BoolVar(&o.ASCII, "ascii", false, "ladder: draw with ASCII characters only")
+	fs.BoolVar(&o.Animate, "animate", false, "svg: make each arrow appear at its time (CSS animation, for recordings and slides)")
+	fs.Float64Var(&o.AnimateSpeed, "animate-speed", 1, "svg: with --animate, play this many times faster than real time")
+	fs.BoolVar(&o.Slope, "slope", false, "svg: slope each arrow by its one-way time as seen from the capture point (TCP connections)")
 	fs.StringVar(&o.HTML, "html", "", "write a self-contained HTML report (connection table, diagrams, event tables) to this file")
 	fs.BoolVar(&o.SVG, "svg", false, "write one SVG sequence diagram per connection into the -o directory")
 	fs.StringVarP(&o.OutDir, "output-dir", "o", ".", "directory for --svg files")
@@ -89,6 +96,7 @@ func addOutputFlags(fs *pflag.FlagSet, o *OutputOptions) {
 	fs.IntVar(&o.MaxConns, "max-conns", 262144, "most connections tracked at once; the least recently active is ended first")
 	fs.IntVar(&o.MaxReassembly, "max-reassembly", tcpflow.DefaultLimits().MaxBufferedBytes, "most out-of-order bytes buffered per connection direction")
 	fs.StringArrayVar(&o.KeyLogs, "keylog", nil, "TLS key log file (NSS format, as SSLKEYLOGFILE writes) for decryption; repeatable. $SSLKEYLOGFILE and pcapng secrets blocks are used too")
+	fs.IntVar(&o.MaxReassemblyTotal, "max-reassembly-total", 256<<20, "most out-of-order bytes buffered by all connections together")
 	fs.IntVar(&o.MaxOOOSegments, "max-ooo-segments", tcpflow.DefaultLimits().MaxBufferedSegments, "most out-of-order segments buffered per connection direction")
 	fs.IntVar(&o.MaxTLSHandshake, "max-tls-handshake", tlsmsg.MaxHandshakeLen, "largest TLS handshake message kept (certificate chains); bigger ones are skipped")
 	fs.IntVar(&o.MaxHeaderList, "max-header-list", h2.DefaultMaxHeaderListSize, "largest HTTP/2 or HTTP/3 header list decoded, in bytes")
@@ -124,8 +132,14 @@ func (o *OutputOptions) validate(fs *pflag.FlagSet) error {
 		return flagErrorf("-o/--output-dir is for --svg output; add --svg")
 	}
 	o.keyLogEnv = os.Getenv("SSLKEYLOGFILE")
-	if o.MaxConns < 1 || o.MaxReassembly < 1 || o.MaxOOOSegments < 1 {
-		return flagErrorf("--max-conns, --max-reassembly and --max-ooo-segments must be positive")
+	if o.MaxConns < 1 || o.MaxReassembly < 1 || o.MaxOOOSegments < 1 || o.MaxReassemblyTotal < 1 {
+		return flagErrorf("--max-conns, --max-reassembly, --max-reassembly-total and --max-ooo-segments must be positive")
+	}
+	if (o.Animate || o.Slope || fs.Changed("animate-speed")) && !o.SVG {
+		return flagErrorf("--animate, --animate-speed and --slope are for --svg; add --svg")
+	}
+	if o.AnimateSpeed <= 0 {
+		return flagErrorf("--animate-speed must be positive")
 	}
 	for _, c := range []struct {
 		name string
@@ -141,12 +155,13 @@ func (o *OutputOptions) validate(fs *pflag.FlagSet) error {
 
 func (o *OutputOptions) timelineOptions() timeline.Options {
 	return timeline.Options{
-		Registry:    stack.Registry(o.stackOptions()),
-		Datagrams:   stack.Datagrams(o.stackOptions()),
-		Segments:    o.Segments,
-		IdleTimeout: o.IdleTimeout,
-		MaxConns:    o.MaxConns,
-		TCPLimits:   tcpflow.Limits{MaxBufferedBytes: o.MaxReassembly, MaxBufferedSegments: o.MaxOOOSegments},
+		Registry:           stack.Registry(o.stackOptions()),
+		Datagrams:          stack.Datagrams(o.stackOptions()),
+		Segments:           o.Segments,
+		IdleTimeout:        o.IdleTimeout,
+		MaxConns:           o.MaxConns,
+		TCPLimits:          tcpflow.Limits{MaxBufferedBytes: o.MaxReassembly, MaxBufferedSegments: o.MaxOOOSegments},
+		MaxReassemblyTotal: o.MaxReassemblyTotal,
 	}
 }
 
@@ -291,7 +306,10 @@ func newOutputs(ios *iostreams.Streams, o *OutputOptions, stream bool, title str
 		if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 			return nil, fmt.Errorf("--svg: %w", err)
 		}
-		out.svg = svg.NewDirWriter(o.OutDir)
+		dw := svg.NewDirWriter(o.OutDir)
+		dw.SVG = svg.Options{Animate: o.Animate, Speed: o.AnimateSpeed}
+		dw.Layout.Slope = o.Slope
+		out.svg = dw
 	}
 	if o.QlogDir != "" {
 		if err := os.MkdirAll(o.QlogDir, 0o755); err != nil {
