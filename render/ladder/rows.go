@@ -192,29 +192,9 @@ func isFinding(e *decode.Event) bool {
 	return e.Layer == decode.LayerTCP && layout.Classify(e) == layout.KindMarker
 }
 
-// bulkTypes are the events of bulk transfer, folded when they come in
-// runs.
-var bulkTypes = map[decode.Layer][]decode.Type{
-	decode.LayerTCP:   {decode.TypeSegment},
-	decode.LayerUDP:   {decode.TypeDatagram},
-	decode.LayerTLS:   {"ApplicationData"},
-	decode.LayerHTTP2: {"DATA", "WINDOW_UPDATE"},
-	decode.LayerHTTP3: {"DATA"},
-	decode.LayerQUIC:  {"1-RTT"},
-	decode.LayerWS:    {"text", "binary", "continuation"},
-}
-
-func isBulk(e *decode.Event) bool {
-	if e.Dir != decode.C2S && e.Dir != decode.S2C || e.Layer == decode.LayerTLS && e.Info.Has("handshake") {
-		return false
-	}
-	for _, t := range bulkTypes[e.Layer] {
-		if t == e.Type {
-			return true
-		}
-	}
-	return false
-}
+// isBulk reports an event of bulk transfer, folded when it comes in runs
+// (layout.IsBulk: the same rule as the SVG's and Mermaid's).
+func isBulk(e *decode.Event) bool { return layout.IsBulk(e) }
 
 // run folds consecutive bulk events (both directions), or consecutive
 // events of one TCP finding in one direction, in constant memory.

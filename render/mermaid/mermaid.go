@@ -440,29 +440,9 @@ func finding(e *decode.Event) bool {
 	return false
 }
 
-// bulkTypes are the events of bulk transfer, folded when they come in
-// runs: segments and datagrams, HTTP/2 and HTTP/3 DATA and window
-// updates, TLS records and QUIC packets that carry them, WebSocket data
-// frames.
-var bulkTypes = map[decode.Layer]map[decode.Type]bool{
-	decode.LayerTCP:   {decode.TypeSegment: true},
-	decode.LayerUDP:   {decode.TypeDatagram: true},
-	decode.LayerTLS:   {"ApplicationData": true},
-	decode.LayerHTTP2: {"DATA": true, "WINDOW_UPDATE": true},
-	decode.LayerHTTP3: {"DATA": true},
-	decode.LayerQUIC:  {"1-RTT": true},
-	decode.LayerWS:    {"text": true, "binary": true, "continuation": true},
-}
-
-func bulk(e *decode.Event) bool {
-	if e.Dir != decode.C2S && e.Dir != decode.S2C || quicNote(e) != "" {
-		return false
-	}
-	if e.Layer == decode.LayerTLS && e.Info.Has("handshake") {
-		return false // a TLS 1.3 handshake flight without keys
-	}
-	return bulkTypes[e.Layer][e.Type]
-}
+// bulk reports an event of bulk transfer, folded when it comes in runs
+// (layout.IsBulk: the same rule as the SVG's and the ladder's).
+func bulk(e *decode.Event) bool { return layout.IsBulk(e) }
 
 // carrier reports an event that only carried the next one (see
 // layout.Carries). A QUIC packet that closes the connection or confirms
