@@ -57,16 +57,9 @@ func hostileHTTP(e *env) error {
 			return
 		}
 		defer c.Close()
-		br := bufio.NewReader(c)
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				served <- fmt.Errorf("server: %w", err)
-				return
-			}
-			if line == "\r\n" {
-				break
-			}
+		if err := readHead(c); err != nil {
+			served <- fmt.Errorf("server: %w", err)
+			return
 		}
 		body := "<html>" + hostileWSText + "</html>"
 		_, err = fmt.Fprintf(c, "HTTP/1.1 200 %s\r\nContent-Type: text/html\r\nX-Evil: %s\r\nContent-Length: %d\r\n\r\n%s", hostileReason, hostileHeader, len(body), body)
@@ -88,6 +81,20 @@ func hostileHTTP(e *env) error {
 		return fmt.Errorf("client: answer %q", resp)
 	}
 	return <-served
+}
+
+// readHead reads a raw HTTP/1.1 request head, up to its blank line.
+func readHead(r io.Reader) error {
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if line == "\r\n" {
+			return nil
+		}
+	}
 }
 
 // hostileTLS: crypto/tls sends the hostile SNI and ALPN list as they are;
@@ -113,16 +120,9 @@ func hostileTLS(e *env) error {
 		}
 		c := tls.Server(raw, scfg)
 		defer c.Close()
-		br := bufio.NewReader(c)
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				served <- fmt.Errorf("server: %w", err)
-				return
-			}
-			if line == "\r\n" {
-				break
-			}
+		if err := readHead(c); err != nil {
+			served <- fmt.Errorf("server: %w", err)
+			return
 		}
 		_, err = fmt.Fprintf(c, "HTTP/1.1 404 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", hostileReason)
 		served <- err
